@@ -1,0 +1,380 @@
+"""The ``dgl-doscond`` command line.
+
+This module alone reads the environment (``DGL_DOSCOND_DATA``,
+``DGL_DOSCOND_CACHE``) and configures logging; the library takes
+arguments.
+"""
+
+import json
+import logging
+import os
+
+import click
+from tqdm.auto import tqdm
+
+__all__ = ["main"]
+
+logger = logging.getLogger("dgl_doscond")
+
+_DEFAULT_CACHE = os.path.join("~", ".cache", "dgl_doscond")
+
+
+class _TqdmHandler(logging.Handler):
+    """Log records through ``tqdm.write`` so that bars stay intact."""
+
+    def emit(self, record):
+        try:
+            tqdm.write(self.format(record), file=click.get_text_stream("stderr"))
+        except Exception:  # pragma: no cover - logging must never raise
+            self.handleError(record)
+
+
+def _setup_logging(verbosity):
+    level = {-1: logging.WARNING, 0: logging.INFO, 1: logging.DEBUG}[verbosity]
+    root = logging.getLogger("dgl_doscond")
+    root.handlers.clear()
+    handler = _TqdmHandler()
+    handler.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
+    root.addHandler(handler)
+    root.setLevel(level)
+    root.propagate = False
+
+
+def _fail(err):
+    """Turn a library error into one clean CLI message, exit code 1."""
+    raise click.ClickException(str(err)) from err
+
+
+def _expected_errors():
+    from .config import ConfigError
+    from .condense import NonFiniteLossError
+    from .data import DatasetNotFoundError
+    from .io import CondensedSetError
+
+    return (
+        ConfigError,
+        CondensedSetError,
+        DatasetNotFoundError,
+        NonFiniteLossError,
+        NotImplementedError,
+        ValueError,
+        TypeError,
+        FileNotFoundError,
+    )
+
+
+def _load(name, ctx_obj, config):
+    from .data import load_dataset
+
+    return load_dataset(
+        name,
+        data_root=ctx_obj["data_root"],
+        cache_dir=ctx_obj["cache_dir"],
+        split_seed=config.split_seed,
+        feat_encoding=config.feat_encoding,
+    )
+
+
+def _data_options(func):
+    func = click.option(
+        "--cache-dir",
+        envvar="DGL_DOSCOND_CACHE",
+        type=click.Path(file_okay=False),
+        default=_DEFAULT_CACHE,
+        show_default=True,
+        help="Writable folder for loader caches (env DGL_DOSCOND_CACHE).",
+    )(func)
+    func = click.option(
+        "--data-root",
+        envvar="DGL_DOSCOND_DATA",
+        type=click.Path(file_okay=False),
+        default=None,
+        help="Folder with ogb/NAME/ and tu/NAME/ (env DGL_DOSCOND_DATA); "
+        "may be read-only.",
+    )(func)
+    return func
+
+
+def _context(data_root, cache_dir):
+    return {
+        "data_root": data_root,
+        "cache_dir": os.path.expanduser(cache_dir),
+    }
+
+
+def _device(device):
+    if device == "cuda":
+        import torch
+
+        if not torch.cuda.is_available():
+            raise click.ClickException(
+                "--device cuda was asked for, but torch sees no CUDA device "
+                "here; use --device cpu."
+            )
+    return device
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-v", "--verbose", is_flag=True, help="Show debug logs.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bars or logs.")
+@click.version_option(package_name="dgl-doscond")
+@click.pass_context
+def main(ctx, verbose, quiet):
+    """Condense a graph-classification dataset into a few synthetic graphs
+    (DosCond, KDD 2022) and evaluate GNNs trained on them."""
+    _setup_logging(-1 if quiet else (1 if verbose else 0))
+    ctx.obj = {"progress": not quiet}
+
+
+def _overrides(**sections):
+    out = {}
+    for section, values in sections.items():
+        kept = {k: v for k, v in values.items() if v is not None}
+        if kept:
+            out[section] = kept
+    return out
+
+
+@main.command()
+@click.option("--dataset", required=True, help="Dataset name, e.g. MUTAG.")
+@click.option(
+    "--method",
+    default=None,
+    help="doscond (default), dcgraph, random, herding or kcenter.",
+)
+@click.option("--gpc", type=int, default=None, help="Graphs per class.")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="YAML file applied over the shipped config of the dataset.",
+)
+@click.option("--epochs", type=int, default=None, help="Outer iterations.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Output .bin (default: DATASET-METHOD-gpcK-seedS.bin here).",
+)
+@click.option(
+    "--eval-runs",
+    type=int,
+    default=0,
+    show_default=True,
+    help="Evaluate the set with this many runs (0: no evaluation).",
+)
+@click.option("--eval-epochs", type=int, default=None,
+              help="Epochs of each evaluation run.")
+@click.option("--backbone", default=None, help="Matching backbone.")
+@click.option("--split-seed", type=int, default=None)
+@click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu",
+              show_default=True)
+@click.option("--force", is_flag=True, help="Replace an existing output.")
+@click.option("--resume", is_flag=True,
+              help="Continue from the checkpoint beside --out.")
+@_data_options
+@click.pass_obj
+def condense(obj, dataset, method, gpc, config_path, epochs, seed, out,
+             eval_runs, eval_epochs, backbone, split_seed, device, force,
+             resume, data_root, cache_dir):
+    """Condense DATASET and write the set (.bin + .json manifest)."""
+    from .config import load_config
+    from .io import check_output_path
+    from .pipeline import condense_to_file
+
+    if eval_runs < 0:
+        raise click.BadParameter(
+            f"must be >= 0, got {eval_runs}.", param_hint="--eval-runs"
+        )
+    try:
+        config = load_config(
+            dataset,
+            config_path,
+            _overrides(
+                condense={"method": method, "gpc": gpc, "epochs": epochs},
+                evaluate={"epochs": eval_epochs},
+                model={"backbone": backbone},
+            )
+            | ({"split_seed": split_seed} if split_seed is not None else {}),
+        )
+        cfg = config.condense
+        out = out or f"{dataset}-{cfg.method}-gpc{cfg.gpc}-seed{seed}.bin"
+        check_output_path(out, force=force or resume)
+        device = _device(device)
+        data = _load(dataset, _context(data_root, cache_dir), config)
+        manifest, evaluation = condense_to_file(
+            data,
+            config,
+            out,
+            seed=seed,
+            eval_runs=eval_runs,
+            device=device,
+            progress=obj["progress"],
+            force=force or resume,
+            checkpoint_path=out + ".ckpt",
+            resume=resume,
+        )
+    except _expected_errors() as err:
+        _fail(err)
+
+    if os.path.exists(out + ".ckpt"):
+        os.remove(out + ".ckpt")
+    click.echo(
+        f"{cfg.method} on {data.name}: {manifest['num_graphs']} graphs "
+        f"({manifest['num_graphs'] / manifest['num_train_graphs']:.2%} of "
+        f"the training split) in {manifest['condensation_seconds']:.1f} s "
+        f"-> {out}"
+    )
+    if evaluation is not None:
+        click.echo(f"test {evaluation.summary()} ({config.model.backbone})")
+
+
+@main.command()
+@click.option("--dataset", required=True, help="Dataset name.")
+@click.option(
+    "--train",
+    "train",
+    default="whole",
+    show_default=True,
+    help="'whole' (the training split) or a condensed-set .bin file.",
+)
+@click.option("--backbone", default=None, help="gcn, gin, sage or mlp.")
+@click.option("--pooling", type=click.Choice(["mean", "sum"]), default=None)
+@click.option("--runs", type=int, default=None, help="Evaluation runs.")
+@click.option("--epochs", type=int, default=None, help="Epochs per run.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--config", "config_path", type=click.Path(dir_okay=False),
+              default=None, help="YAML config file.")
+@click.option("--split-seed", type=int, default=None)
+@click.option("--json", "json_out", type=click.Path(dir_okay=False),
+              default=None, help="Write the result as JSON here.")
+@click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu",
+              show_default=True)
+@_data_options
+@click.pass_obj
+def evaluate(obj, dataset, train, backbone, pooling, runs, epochs, seed,
+             config_path, split_seed, json_out, device, data_root,
+             cache_dir):
+    """Train fresh classifiers on TRAIN and report the test score."""
+    from .config import load_config
+    from .evaluate import evaluate as run_evaluation
+    from .io import atomic_write
+    from .pipeline import load_training_set
+
+    if runs is not None and runs < 1:
+        raise click.BadParameter(f"must be >= 1, got {runs}.",
+                                 param_hint="--runs")
+    try:
+        config = load_config(
+            dataset,
+            config_path,
+            _overrides(
+                model={"backbone": backbone, "pooling": pooling},
+                evaluate={"epochs": epochs},
+            )
+            | ({"split_seed": split_seed} if split_seed is not None else {}),
+        )
+        if json_out and not os.path.isdir(
+            os.path.dirname(os.path.abspath(json_out))
+        ):
+            raise ValueError(
+                f"The folder of --json '{json_out}' does not exist; create "
+                "it first."
+            )
+        device = _device(device)
+        data = _load(dataset, _context(data_root, cache_dir), config)
+        graphs = labels = None
+        if train != "whole":
+            graphs, labels, _ = load_training_set(train, data)
+        result = run_evaluation(
+            data,
+            config,
+            train_graphs=graphs,
+            train_labels=labels,
+            train_name=train,
+            runs=runs,
+            seed=seed,
+            device=device,
+            progress=obj["progress"],
+        )
+    except _expected_errors() as err:
+        _fail(err)
+
+    click.echo(
+        f"{data.name}, trained on {train} ({result.num_train_graphs} graphs),"
+        f" {result.backbone}: test {result.summary()}"
+    )
+    if json_out:
+        text = json.dumps(result.to_dict(), indent=2) + "\n"
+
+        def write(tmp):
+            with open(tmp, "w", encoding="utf-8") as handle:
+                handle.write(text)
+
+        atomic_write(json_out, write, suffix=".json")
+
+
+@main.command()
+@_data_options
+def datasets(data_root, cache_dir):
+    """List the datasets found under the data root, with statistics."""
+    from .data import available_datasets, load_dataset
+
+    try:
+        names = available_datasets(data_root)
+    except _expected_errors() as err:
+        _fail(err)
+    header = (
+        f"{'dataset':<14} {'graphs':>7} {'classes':>7} {'tasks':>5} "
+        f"{'nodes':>7} {'edges':>7} {'feat':>5}  split"
+    )
+    click.echo(header)
+    for name in names:
+        try:
+            data = load_dataset(
+                name, data_root=data_root,
+                cache_dir=os.path.expanduser(cache_dir), download=False,
+            )
+        except _expected_errors() as err:
+            click.echo(f"{name:<14} not loadable: {err}")
+            continue
+        s = data.stats()
+        click.echo(
+            f"{name:<14} {s['num_graphs']:>7} {s['num_classes']:>7} "
+            f"{s['num_tasks']:>5} {s['mean_num_nodes']:>7.2f} "
+            f"{s['mean_num_edges']:>7.2f} {s['feat_dim']:>5}  "
+            f"{s['num_train']}/{s['num_valid']}/{s['num_test']}"
+        )
+
+
+@main.command()
+@click.argument("path", type=click.Path(dir_okay=False))
+def info(path):
+    """Show what a condensed-set file holds."""
+    from .io import load_condensed
+
+    try:
+        graphs, labels, manifest = load_condensed(path)
+    except _expected_errors() as err:
+        _fail(err)
+    evaluation = manifest.get("evaluation") or {}
+    lines = [
+        f"file:        {path}",
+        f"dataset:     {manifest.get('dataset')} (split seed "
+        f"{manifest.get('split_seed')}, hash {manifest.get('split_hash')})",
+        f"method:      {manifest.get('method')}, gpc {manifest.get('gpc')}, "
+        f"seed {manifest.get('seed')}",
+        f"graphs:      {len(graphs)}, {manifest.get('num_nodes')} nodes, "
+        f"{manifest.get('num_edges')} edges, feature size "
+        f"{manifest.get('feat_dim')}",
+        f"labels:      {labels.tolist()}",
+        f"time:        {manifest.get('condensation_seconds', 0):.1f} s",
+    ]
+    if evaluation:
+        lines.append(
+            f"evaluation:  {evaluation['metric']} {evaluation['mean']:.4f} ± "
+            f"{evaluation['std']:.4f} over {evaluation['runs']} runs"
+        )
+    click.echo("\n".join(lines))

@@ -1,0 +1,358 @@
+"""The condensation loop: one-step (DosCond) and multi-step (DC-Graph)
+gradient matching.
+
+Every outer iteration draws a freshly initialised backbone, computes its
+gradient on a batch of real graphs and on the synthetic graphs of each
+class (or of one mixed batch), and moves the synthetic features and edge
+logits to make the two gradients match. DosCond never trains the backbone
+(``outer=1, inner=0``); DC-Graph repeats the matching ``outer`` times per
+iteration and trains the backbone ``inner`` steps on the synthetic set
+between two matchings.
+
+Letters: G synthetic graphs, N nodes per synthetic graph, D features.
+"""
+
+import logging
+import math
+import os
+import time
+from dataclasses import dataclass, field
+
+import torch
+from tqdm.auto import tqdm
+
+from .backbones import build_backbone
+from .matching import (
+    bound_regularizer,
+    gradient_distance,
+    output_axes,
+    task_loss,
+)
+from .packing import PackedGraphs
+from .synthetic import SyntheticGraphSet, temperature
+
+__all__ = ["Condensation", "NonFiniteLossError", "condense"]
+
+logger = logging.getLogger(__name__)
+
+# Offsets that keep the per-iteration seeds of the model, the real batches
+# and the Gumbel noise apart.
+_MODEL_STREAM, _DATA_STREAM = 0, 1
+
+
+class NonFiniteLossError(FloatingPointError):
+    """The matching loss or a synthetic parameter stopped being finite."""
+
+
+@dataclass
+class Condensation:
+    """What a condensation run produced.
+
+    Attributes
+    ----------
+    synthetic : SyntheticGraphSet
+        The learnt set (continuous parameters).
+    history : list of dict
+        Curve points: iteration, loss, match, density, tau.
+    seconds : float
+        Wall time of the optimisation loop.
+    num_nodes : int
+        N, nodes per synthetic graph.
+    """
+
+    synthetic: SyntheticGraphSet
+    history: list = field(default_factory=list)
+    seconds: float = 0.0
+    num_nodes: int = 0
+
+    def graphs(self):
+        """The discretised DGL graphs (see :meth:`SyntheticGraphSet.to_dgl`)."""
+        return self.synthetic.to_dgl()
+
+    @property
+    def labels(self):
+        return self.synthetic.labels.detach().cpu()
+
+
+def _seed(seed, iteration, stream):
+    return (seed * 1_000_003 + iteration) * 4 + stream
+
+
+def _fresh_model(model_config, in_feats, out_feats, seed, device):
+    # The backbone's default init draws from the global RNG: fork it so
+    # that the caller's random state is left alone.
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = build_backbone(
+            model_config.backbone,
+            in_feats,
+            out_feats,
+            hidden_feats=model_config.hidden_feats,
+            num_layers=model_config.num_layers,
+            pooling=model_config.pooling,
+        )
+    return model.to(device)
+
+
+def _matching_groups(classes_train, synthetic, matching):
+    """Pairs (pool of real training positions, slice of synthetic graphs)."""
+    if matching == "mixed":
+        pool = (classes_train >= 0).nonzero().flatten()
+        return [(pool, slice(0, synthetic.num_graphs))]
+    groups = []
+    for c, sl in synthetic.class_slices().items():
+        groups.append(((classes_train == c).nonzero().flatten(), sl))
+    return groups
+
+
+def _init_synthetic(dataset, train_graphs, train_labels, classes_train, cfg,
+                    num_nodes, generator):
+    if cfg.init == "real":
+        return SyntheticGraphSet.from_real(
+            train_graphs,
+            train_labels,
+            classes_train,
+            cfg.gpc,
+            num_nodes,
+            generator=generator,
+        )
+    present = sorted(set(classes_train.tolist()) - {-1})
+    classes = torch.tensor(present).repeat_interleave(cfg.gpc)
+    if dataset.task == "multiclass":
+        labels = classes.clone()
+    else:
+        labels = classes.float().unsqueeze(1).repeat(1, dataset.num_tasks)
+    return SyntheticGraphSet.from_noise(
+        labels, classes, num_nodes, dataset.feat_dim, generator=generator
+    )
+
+
+def _save_checkpoint(path, state):
+    tmp = f"{path}.tmp{os.getpid()}"
+    torch.save(state, tmp)
+    os.replace(tmp, path)
+
+
+def condense(
+    dataset,
+    config,
+    seed=0,
+    device="cpu",
+    progress=False,
+    checkpoint_path=None,
+    resume=False,
+):
+    """Condense the training split of ``dataset`` into synthetic graphs.
+
+    Parameters
+    ----------
+    dataset : dgl_doscond.data.GraphDataset
+        The dataset; only its training split is read.
+    config : dgl_doscond.config.Config
+        ``config.condense.method`` must be ``"doscond"`` or ``"dcgraph"``.
+    seed : int
+        Seed of the initialisation, the backbones, the real batches and
+        the Gumbel noise. Runs on the CPU are deterministic for a seed.
+    device : str or torch.device
+        Where to compute.
+    progress : bool
+        Show a tqdm bar.
+    checkpoint_path : str, optional
+        Where to write a checkpoint every ``condense.checkpoint_every``
+        iterations (atomically).
+    resume : bool
+        Continue from ``checkpoint_path`` when it exists.
+
+    Returns
+    -------
+    Condensation
+    """
+    cfg = config.condense
+    if cfg.method not in ("doscond", "dcgraph"):
+        raise ValueError(
+            f"condense() runs 'doscond' or 'dcgraph', got {cfg.method!r}; "
+            "coresets are built by dgl_doscond.coresets."
+        )
+    outer = cfg.outer if cfg.method == "dcgraph" else 1
+    inner = cfg.inner if cfg.method == "dcgraph" else 0
+    device = torch.device(device)
+
+    # Real side: the training split, packed once.
+    train_ids = dataset.split["train"]
+    train_graphs = [dataset.graphs[i] for i in train_ids.tolist()]
+    train_labels = dataset.labels[train_ids]
+    classes_train = dataset.graph_classes()[train_ids]
+    packed = PackedGraphs(train_graphs, device=device)
+    labels_real = train_labels.to(device)
+
+    # Synthetic side.
+    num_nodes = cfg.num_nodes or max(1, round(dataset.mean_num_nodes))
+    generator = torch.Generator().manual_seed(seed)
+    synthetic = _init_synthetic(
+        dataset, train_graphs, train_labels, classes_train, cfg, num_nodes,
+        generator,
+    ).to(device)
+    density_init = synthetic.density().item()
+    groups = _matching_groups(classes_train.to(device), synthetic,
+                              cfg.matching)
+    out_feats = (
+        dataset.num_classes if dataset.task == "multiclass"
+        else dataset.num_tasks
+    )
+
+    opt_feat = torch.optim.Adam([synthetic.feat], lr=cfg.lr_feat)
+    opt_adj = torch.optim.Adam([synthetic.adj_logits], lr=cfg.lr_adj)
+    history, start, elapsed = [], 0, 0.0
+    if resume and checkpoint_path and os.path.exists(checkpoint_path):
+        state = torch.load(checkpoint_path, map_location=device)
+        synthetic.load_state_dict(state["synthetic"])
+        opt_feat.load_state_dict(state["opt_feat"])
+        opt_adj.load_state_dict(state["opt_adj"])
+        history, start = state["history"], state["iteration"]
+        density_init, elapsed = state["density_init"], state["seconds"]
+        logger.info("resumed from %s at iteration %d", checkpoint_path, start)
+
+    bar = tqdm(
+        range(start, cfg.epochs),
+        initial=start,
+        total=cfg.epochs,
+        desc=f"condense {cfg.method}",
+        disable=not progress,
+        dynamic_ncols=True,
+    )
+    tic = time.perf_counter()
+    for iteration in bar:
+        scale = 0.1 if iteration >= cfg.lr_drop_at else 1.0
+        for opt, lr in ((opt_feat, cfg.lr_feat), (opt_adj, cfg.lr_adj)):
+            for group in opt.param_groups:
+                group["lr"] = lr * scale
+        tau = temperature(
+            iteration, cfg.tau_start, cfg.tau_end, cfg.tau_anneal
+        )
+        data_gen = torch.Generator(device=device).manual_seed(
+            _seed(seed, iteration, _DATA_STREAM)
+        )
+        model = _fresh_model(
+            config.model, dataset.feat_dim, out_feats,
+            _seed(seed, iteration, _MODEL_STREAM), device,
+        )
+        params = list(model.parameters())
+        axes = output_axes(model)
+        model_opt = (
+            torch.optim.Adam(params, lr=cfg.lr_model) if inner else None
+        )
+
+        for step in range(outer):
+            adj_syn = synthetic.sample(tau, generator=data_gen)
+            match = adj_syn.new_zeros(())
+            for pool, sl in groups:
+                # Real gradient: B graphs drawn without replacement.
+                take = torch.randperm(
+                    len(pool), generator=data_gen, device=device
+                )[: cfg.batch_real]
+                ids = pool[take]
+                graph, feat = packed.batch(ids)
+                loss_real = task_loss(
+                    model(graph, feat), labels_real[ids], dataset.task
+                )
+                grads_real = [
+                    g.detach() for g in torch.autograd.grad(loss_real, params)
+                ]
+
+                # Synthetic gradient, kept for the second-order step.
+                logits_syn = model.forward_dense(
+                    adj_syn[sl], synthetic.feat[sl]
+                )
+                loss_syn = task_loss(
+                    logits_syn, synthetic.labels[sl], dataset.task
+                )
+                grads_syn = torch.autograd.grad(
+                    loss_syn, params, create_graph=True
+                )
+                match = match + gradient_distance(
+                    grads_syn, grads_real, cfg.distance, axes
+                )
+                if cfg.bound_reg:
+                    match = match + bound_regularizer(
+                        adj_syn[sl], synthetic.feat[sl], dataset.num_classes
+                    )
+
+            density = synthetic.density()
+            loss = match + cfg.beta * torch.relu(density - density_init)
+            if not torch.isfinite(loss):
+                raise NonFiniteLossError(
+                    f"The matching loss became {loss.item()} at iteration "
+                    f"{iteration}. The learning rates (lr_feat="
+                    f"{cfg.lr_feat}, lr_adj={cfg.lr_adj}) are likely too "
+                    "high for this dataset; lower them in the config."
+                )
+            opt_feat.zero_grad()
+            opt_adj.zero_grad()
+            loss.backward()
+            opt_feat.step()
+            opt_adj.step()
+
+            if step == outer - 1:
+                break
+            # DC-Graph: train the backbone on the current synthetic set.
+            for _ in range(inner):
+                with torch.no_grad():
+                    adj_fixed = synthetic.sample(tau, generator=data_gen)
+                    feat_fixed = synthetic.feat.detach()
+                loss_model = task_loss(
+                    model.forward_dense(adj_fixed, feat_fixed),
+                    synthetic.labels,
+                    dataset.task,
+                )
+                model_opt.zero_grad()
+                loss_model.backward()
+                model_opt.step()
+
+        if iteration % cfg.log_every == 0 or iteration == cfg.epochs - 1:
+            point = {
+                "iteration": iteration,
+                "loss": loss.item(),
+                "match": match.item(),
+                "density": density.item(),
+                "tau": tau,
+            }
+            history.append(point)
+            bar.set_postfix(
+                loss=f"{point['loss']:.4f}",
+                tau=f"{tau:.3f}",
+                density=f"{point['density']:.3f}",
+            )
+        done = iteration + 1
+        if (
+            checkpoint_path
+            and cfg.checkpoint_every
+            and done % cfg.checkpoint_every == 0
+            and done < cfg.epochs
+        ):
+            _save_checkpoint(
+                checkpoint_path,
+                {
+                    "iteration": done,
+                    "synthetic": synthetic.state_dict(),
+                    "opt_feat": opt_feat.state_dict(),
+                    "opt_adj": opt_adj.state_dict(),
+                    "history": history,
+                    "density_init": density_init,
+                    "seconds": elapsed + time.perf_counter() - tic,
+                },
+            )
+
+    bar.close()
+    if not all(
+        math.isfinite(p.abs().max().item()) for p in synthetic.parameters()
+    ):
+        raise NonFiniteLossError(
+            "A synthetic parameter is not finite after condensation; lower "
+            "the learning rates in the config."
+        )
+    return Condensation(
+        synthetic=synthetic.cpu(),
+        history=history,
+        seconds=elapsed + time.perf_counter() - tic,
+        num_nodes=num_nodes,
+    )

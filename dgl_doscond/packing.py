@@ -1,0 +1,99 @@
+"""Graphs packed into flat tensors, so that batches cost no Python loop.
+
+``dgl.batch`` walks a Python list of graphs on every call; condensation and
+training draw hundreds of batches. :class:`PackedGraphs` batches the list
+once, keeps the node features and the edges (as ids local to each graph) in
+flat tensors, and builds any batch by indexing them.
+"""
+
+import dgl
+import torch
+
+__all__ = ["PackedGraphs", "segment_ranges"]
+
+
+def segment_ranges(starts, counts):
+    """Concatenate ``arange(s, s + c)`` for every pair, without a loop.
+
+    Parameters
+    ----------
+    starts, counts : torch.Tensor
+        :math:`(B,)` int64.
+
+    Returns
+    -------
+    torch.Tensor
+        :math:`(\\sum c,)` int64.
+    """
+    total = int(counts.sum())
+    offsets = torch.cumsum(counts, 0) - counts  # exclusive prefix sum
+    shift = torch.repeat_interleave(starts - offsets, counts, output_size=total)
+    return shift + torch.arange(total, device=starts.device)
+
+
+class PackedGraphs:
+    """A fixed list of graphs from which batches are cut by index.
+
+    Parameters
+    ----------
+    graphs : list of dgl.DGLGraph
+        Graphs with float node features in ``ndata["feat"]``.
+    device : torch.device or str
+        Where the flat tensors (and so every batch) live.
+    """
+
+    def __init__(self, graphs, device="cpu"):
+        if len(graphs) == 0:
+            raise ValueError("PackedGraphs needs at least one graph.")
+        batched = dgl.batch(graphs)
+        self.num_graphs = len(graphs)
+        self.num_nodes = batched.batch_num_nodes().to(device)
+        self.num_edges = batched.batch_num_edges().to(device)
+        self.node_start = torch.cumsum(self.num_nodes, 0) - self.num_nodes
+        self.edge_start = torch.cumsum(self.num_edges, 0) - self.num_edges
+        self.feat = batched.ndata["feat"].float().to(device)
+
+        src, dst = batched.edges()
+        owner = torch.repeat_interleave(
+            torch.arange(self.num_graphs), batched.batch_num_edges()
+        ).to(device)
+        start = self.node_start[owner]
+        self.src = src.to(device) - start  # local ids
+        self.dst = dst.to(device) - start
+        self.device = torch.device(device)
+
+    def __len__(self):
+        return self.num_graphs
+
+    def batch(self, ids):
+        """Build the batch of the graphs ``ids``.
+
+        Parameters
+        ----------
+        ids : torch.Tensor
+            :math:`(B,)` int64 indices into the packed list.
+
+        Returns
+        -------
+        (dgl.DGLGraph, torch.Tensor)
+            A batched graph of B graphs with V nodes, and its
+            :math:`(V, D)` node features.
+        """
+        ids = torch.as_tensor(ids, dtype=torch.long, device=self.device)
+        num_nodes = self.num_nodes[ids]
+        num_edges = self.num_edges[ids]
+        node_ids = segment_ranges(self.node_start[ids], num_nodes)
+        edge_ids = segment_ranges(self.edge_start[ids], num_edges)
+
+        new_start = torch.cumsum(num_nodes, 0) - num_nodes
+        shift = torch.repeat_interleave(
+            new_start, num_edges, output_size=len(edge_ids)
+        )
+        graph = dgl.graph(
+            (self.src[edge_ids] + shift, self.dst[edge_ids] + shift),
+            num_nodes=int(num_nodes.sum()),
+            device=self.device,
+        )
+        graph.set_batch_num_nodes(num_nodes)
+        graph.set_batch_num_edges(num_edges)
+        return graph, self.feat[node_ids]

@@ -1,0 +1,168 @@
+"""One call from a dataset to a saved, evaluated condensed set.
+
+:func:`run_method` condenses (or picks a coreset) with any method of the
+package; :func:`condense_to_file` also writes the set and its manifest and,
+when asked, evaluates it. The CLI and the example scripts use these.
+"""
+
+import logging
+
+from . import coresets
+from .condense import condense
+from .evaluate import evaluate
+from .io import load_condensed, save_condensed
+
+__all__ = ["CondensedSet", "condense_to_file", "run_method"]
+
+logger = logging.getLogger(__name__)
+
+
+class CondensedSet:
+    """Graphs, labels and manifest fields of any method's output.
+
+    Attributes
+    ----------
+    graphs : list of dgl.DGLGraph
+    labels : torch.Tensor
+    info : dict
+        Method-specific manifest fields (timing, history, kept indices).
+    """
+
+    def __init__(self, graphs, labels, info):
+        self.graphs = graphs
+        self.labels = labels
+        self.info = info
+
+
+def run_method(dataset, config, seed=0, device="cpu", progress=False,
+               checkpoint_path=None, resume=False):
+    """Build a condensed set with ``config.condense.method``.
+
+    Parameters
+    ----------
+    dataset : dgl_doscond.data.GraphDataset
+    config : dgl_doscond.config.Config
+    seed : int
+    device : str
+    progress : bool
+    checkpoint_path : str, optional
+        Checkpoint file of the matching methods.
+    resume : bool
+        Continue from ``checkpoint_path``.
+
+    Returns
+    -------
+    CondensedSet
+    """
+    method = config.condense.method
+    if method in coresets.CORESETS:
+        picked = coresets.select(
+            dataset, config, seed=seed, device=device, progress=progress
+        )
+        graphs = [dataset.graphs[i] for i in picked.indices.tolist()]
+        return CondensedSet(
+            [_real_copy(g) for g in graphs],
+            dataset.labels[picked.indices],
+            {
+                "seconds": picked.seconds,
+                "kept_indices": picked.indices.tolist(),
+                "history": [],
+            },
+        )
+
+    result = condense(
+        dataset,
+        config,
+        seed=seed,
+        device=device,
+        progress=progress,
+        checkpoint_path=checkpoint_path,
+        resume=resume,
+    )
+    return CondensedSet(
+        result.graphs(),
+        result.labels,
+        {
+            "seconds": result.seconds,
+            "nodes_per_synthetic_graph": result.num_nodes,
+            "history": result.history,
+        },
+    )
+
+
+def _real_copy(graph):
+    import dgl
+
+    copy = dgl.graph(graph.edges(), num_nodes=graph.num_nodes())
+    copy.ndata["feat"] = graph.ndata["feat"].clone()
+    return copy
+
+
+def condense_to_file(
+    dataset,
+    config,
+    out,
+    seed=0,
+    eval_runs=0,
+    device="cpu",
+    progress=False,
+    force=False,
+    checkpoint_path=None,
+    resume=False,
+):
+    """Condense, save to ``out`` (``.bin`` and ``.json``), and evaluate.
+
+    Returns
+    -------
+    (dict, EvaluationResult or None)
+        The manifest as written and the evaluation, when ``eval_runs > 0``.
+    """
+    condensed = run_method(
+        dataset, config, seed=seed, device=device, progress=progress,
+        checkpoint_path=checkpoint_path, resume=resume,
+    )
+    evaluation = None
+    if eval_runs > 0:
+        evaluation = evaluate(
+            dataset,
+            config,
+            train_graphs=condensed.graphs,
+            train_labels=condensed.labels,
+            train_name=str(out),
+            runs=eval_runs,
+            seed=seed,
+            device=device,
+            progress=progress,
+        )
+    manifest = {
+        "dataset": dataset.name,
+        "task": dataset.task,
+        "num_classes": dataset.num_classes,
+        "num_tasks": dataset.num_tasks,
+        "feat_encoding": dataset.feat_encoding,
+        "split_seed": dataset.split_seed,
+        "split_hash": dataset.split_hash,
+        "num_train_graphs": len(dataset.split["train"]),
+        "method": config.condense.method,
+        "gpc": config.condense.gpc,
+        "seed": seed,
+        "config": config.to_dict(),
+        "condensation_seconds": condensed.info["seconds"],
+        "evaluation": evaluation.to_dict() if evaluation else None,
+    }
+    manifest.update(
+        {k: v for k, v in condensed.info.items() if k != "seconds"}
+    )
+    written = save_condensed(
+        out, condensed.graphs, condensed.labels, manifest, force=force
+    )
+    return written, evaluation
+
+
+def load_training_set(path, dataset):
+    """Load a saved set and check that it belongs to ``dataset``."""
+    from .io import check_compatible
+
+    graphs, labels, manifest = load_condensed(path)
+    check_compatible(manifest, dataset)
+    return graphs, labels, manifest
