@@ -1,0 +1,102 @@
+import dgl
+import pytest
+import torch
+
+from dgl_doscond.backbones import BACKBONES, build_backbone, gcn_norm_dense
+
+
+def _random_adjacency(num_graphs, num_nodes, seed):
+    gen = torch.Generator().manual_seed(seed)
+    adj = (torch.rand(num_graphs, num_nodes, num_nodes, generator=gen) > 0.6)
+    adj = torch.triu(adj.float(), diagonal=1)
+    return adj + adj.transpose(1, 2)
+
+
+def _sparse_batch(adj):
+    graphs = []
+    for a in adj:
+        src, dst = a.nonzero(as_tuple=True)
+        graphs.append(dgl.graph((src, dst), num_nodes=a.shape[0]))
+    return dgl.batch(graphs)
+
+
+def _complete_batch(weights):
+    graphs, edge_weights = [], []
+    for w in weights:
+        num_nodes = w.shape[0]
+        full = torch.ones(num_nodes, num_nodes).fill_diagonal_(0)
+        src, dst = full.nonzero(as_tuple=True)
+        graphs.append(dgl.graph((src, dst), num_nodes=num_nodes))
+        edge_weights.append(w[src, dst])
+    return dgl.batch(graphs), torch.cat(edge_weights)
+
+
+@pytest.mark.parametrize("name", sorted(BACKBONES))
+@pytest.mark.parametrize("pooling", ["mean", "sum"])
+def test_weighted_complete_graph_equals_sparse_graph(name, pooling):
+    torch.manual_seed(0)
+    adj = _random_adjacency(3, 7, seed=1)
+    feat = torch.randn(3, 7, 5)
+    model = build_backbone(name, 5, 4, hidden_feats=16, pooling=pooling)
+
+    sparse = _sparse_batch(adj)
+    complete, weights = _complete_batch(adj)
+    edges_before = complete.num_edges()
+    out_sparse = model(sparse, feat.reshape(-1, 5))
+    out_complete = model(complete, feat.reshape(-1, 5), weights)
+    out_dense = model.forward_dense(adj, feat)
+
+    assert out_sparse.shape == (3, 4)
+    torch.testing.assert_close(out_complete, out_sparse, atol=1e-5, rtol=0)
+    torch.testing.assert_close(out_dense, out_sparse, atol=1e-5, rtol=0)
+    # The input graph is untouched (no self-loops or data left on it).
+    assert complete.num_edges() == edges_before
+    assert set(complete.ndata) == set() and set(complete.edata) == set()
+
+
+@pytest.mark.parametrize("name", sorted(BACKBONES))
+def test_dense_and_sparse_give_same_gradients_with_fractional_weights(name):
+    torch.manual_seed(0)
+    weights = torch.rand(2, 6, 6)
+    weights = torch.triu(weights, 1)
+    weights = weights + weights.transpose(1, 2)
+    feat = torch.randn(2, 6, 3)
+    model = build_backbone(name, 3, 2, hidden_feats=8)
+    labels = torch.tensor([0, 1])
+
+    complete, edge_weights = _complete_batch(weights)
+    loss_sparse = torch.nn.functional.cross_entropy(
+        model(complete, feat.reshape(-1, 3), edge_weights), labels
+    )
+    grads_sparse = torch.autograd.grad(loss_sparse, list(model.parameters()))
+    loss_dense = torch.nn.functional.cross_entropy(
+        model.forward_dense(weights, feat), labels
+    )
+    grads_dense = torch.autograd.grad(loss_dense, list(model.parameters()))
+    for g_s, g_d in zip(grads_sparse, grads_dense):
+        torch.testing.assert_close(g_d, g_s, atol=1e-5, rtol=1e-4)
+
+
+def test_gcn_norm_dense_by_hand():
+    # Two nodes joined by an edge of weight 0.5: degrees 1.5 each.
+    adj = torch.tensor([[[0.0, 0.5], [0.5, 0.0]]])
+    expected = torch.tensor([[[1 / 1.5, 0.5 / 1.5], [0.5 / 1.5, 1 / 1.5]]])
+    torch.testing.assert_close(gcn_norm_dense(adj), expected)
+
+
+def test_gcn_accepts_zero_edge_weights():
+    graph = dgl.graph(([0, 1], [1, 0]), num_nodes=2)
+    model = build_backbone("gcn", 2, 2, hidden_feats=4)
+    out = model(graph, torch.ones(2, 2), torch.zeros(2))
+    isolated = model(dgl.graph(([], []), num_nodes=2), torch.ones(2, 2))
+    torch.testing.assert_close(out, isolated)
+
+
+def test_unknown_backbone_lists_valid_names():
+    with pytest.raises(ValueError, match="Unknown backbone 'gat2'.*gcn"):
+        build_backbone("gat2", 3, 2)
+
+
+def test_bad_pooling_is_refused():
+    with pytest.raises(ValueError, match="pooling must be 'mean' or 'sum'"):
+        build_backbone("gcn", 3, 2, pooling="max")
