@@ -12,8 +12,8 @@ The main entry points:
 
 __version__ = "0.1.0"
 
-from .config import Config, ConfigError, load_config  # noqa: E402
 from .condense import Condensation, condense  # noqa: E402
+from .config import Config, ConfigError, load_config  # noqa: E402
 from .data import (  # noqa: E402
     DatasetNotFoundError,
     GraphDataset,

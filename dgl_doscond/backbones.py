@@ -189,7 +189,7 @@ class GCN(GraphClassifier):
         )
 
     def normalized_graph(self, graph, edge_weight=None):
-        """Return the graph with self-loops and its normalised weights.
+        r"""Return the graph with self-loops and its normalised weights.
 
         Parameters
         ----------

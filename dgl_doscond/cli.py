@@ -24,7 +24,9 @@ class _TqdmHandler(logging.Handler):
 
     def emit(self, record):
         try:
-            tqdm.write(self.format(record), file=click.get_text_stream("stderr"))
+            tqdm.write(
+                self.format(record), file=click.get_text_stream("stderr")
+            )
         except Exception:  # pragma: no cover - logging must never raise
             self.handleError(record)
 
@@ -46,8 +48,8 @@ def _fail(err):
 
 
 def _expected_errors():
-    from .config import ConfigError
     from .condense import NonFiniteLossError
+    from .config import ConfigError
     from .data import DatasetNotFoundError
     from .io import CondensedSetError
 
@@ -165,20 +167,45 @@ def _overrides(**sections):
     show_default=True,
     help="Evaluate the set with this many runs (0: no evaluation).",
 )
-@click.option("--eval-epochs", type=int, default=None,
-              help="Epochs of each evaluation run.")
+@click.option(
+    "--eval-epochs",
+    type=int,
+    default=None,
+    help="Epochs of each evaluation run.",
+)
 @click.option("--backbone", default=None, help="Matching backbone.")
 @click.option("--split-seed", type=int, default=None)
-@click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu",
-              show_default=True)
+@click.option(
+    "--device",
+    type=click.Choice(["cpu", "cuda"]),
+    default="cpu",
+    show_default=True,
+)
 @click.option("--force", is_flag=True, help="Replace an existing output.")
-@click.option("--resume", is_flag=True,
-              help="Continue from the checkpoint beside --out.")
+@click.option(
+    "--resume", is_flag=True, help="Continue from the checkpoint beside --out."
+)
 @_data_options
 @click.pass_obj
-def condense(obj, dataset, method, gpc, config_path, epochs, seed, out,
-             eval_runs, eval_epochs, backbone, split_seed, device, force,
-             resume, data_root, cache_dir):
+def condense(
+    obj,
+    dataset,
+    method,
+    gpc,
+    config_path,
+    epochs,
+    seed,
+    out,
+    eval_runs,
+    eval_epochs,
+    backbone,
+    split_seed,
+    device,
+    force,
+    resume,
+    data_root,
+    cache_dir,
+):
     """Condense DATASET and write the set (.bin + .json manifest)."""
     from .config import load_config
     from .io import check_output_path
@@ -245,18 +272,45 @@ def condense(obj, dataset, method, gpc, config_path, epochs, seed, out,
 @click.option("--runs", type=int, default=None, help="Evaluation runs.")
 @click.option("--epochs", type=int, default=None, help="Epochs per run.")
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--config", "config_path", type=click.Path(dir_okay=False),
-              default=None, help="YAML config file.")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="YAML config file.",
+)
 @click.option("--split-seed", type=int, default=None)
-@click.option("--json", "json_out", type=click.Path(dir_okay=False),
-              default=None, help="Write the result as JSON here.")
-@click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu",
-              show_default=True)
+@click.option(
+    "--json",
+    "json_out",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Write the result as JSON here.",
+)
+@click.option(
+    "--device",
+    type=click.Choice(["cpu", "cuda"]),
+    default="cpu",
+    show_default=True,
+)
 @_data_options
 @click.pass_obj
-def evaluate(obj, dataset, train, backbone, pooling, runs, epochs, seed,
-             config_path, split_seed, json_out, device, data_root,
-             cache_dir):
+def evaluate(
+    obj,
+    dataset,
+    train,
+    backbone,
+    pooling,
+    runs,
+    epochs,
+    seed,
+    config_path,
+    split_seed,
+    json_out,
+    device,
+    data_root,
+    cache_dir,
+):
     """Train fresh classifiers on TRAIN and report the test score."""
     from .config import load_config
     from .evaluate import evaluate as run_evaluation
@@ -264,8 +318,9 @@ def evaluate(obj, dataset, train, backbone, pooling, runs, epochs, seed,
     from .pipeline import load_training_set
 
     if runs is not None and runs < 1:
-        raise click.BadParameter(f"must be >= 1, got {runs}.",
-                                 param_hint="--runs")
+        raise click.BadParameter(
+            f"must be >= 1, got {runs}.", param_hint="--runs"
+        )
     try:
         config = load_config(
             dataset,
@@ -334,8 +389,10 @@ def datasets(data_root, cache_dir):
     for name in names:
         try:
             data = load_dataset(
-                name, data_root=data_root,
-                cache_dir=os.path.expanduser(cache_dir), download=False,
+                name,
+                data_root=data_root,
+                cache_dir=os.path.expanduser(cache_dir),
+                download=False,
             )
         except _expected_errors() as err:
             click.echo(f"{name:<14} not loadable: {err}")

@@ -105,8 +105,15 @@ def _matching_groups(classes_train, synthetic, matching):
     return groups
 
 
-def _init_synthetic(dataset, train_graphs, train_labels, classes_train, cfg,
-                    num_nodes, generator):
+def _init_synthetic(
+    dataset,
+    train_graphs,
+    train_labels,
+    classes_train,
+    cfg,
+    num_nodes,
+    generator,
+):
     if cfg.init == "real":
         return SyntheticGraphSet.from_real(
             train_graphs,
@@ -189,14 +196,19 @@ def condense(
     num_nodes = cfg.num_nodes or max(1, round(dataset.mean_num_nodes))
     generator = torch.Generator().manual_seed(seed)
     synthetic = _init_synthetic(
-        dataset, train_graphs, train_labels, classes_train, cfg, num_nodes,
+        dataset,
+        train_graphs,
+        train_labels,
+        classes_train,
+        cfg,
+        num_nodes,
         generator,
     ).to(device)
     density_init = synthetic.density().item()
-    groups = _matching_groups(classes_train.to(device), synthetic,
-                              cfg.matching)
+    groups = _matching_groups(classes_train.to(device), synthetic, cfg.matching)
     out_feats = (
-        dataset.num_classes if dataset.task == "multiclass"
+        dataset.num_classes
+        if dataset.task == "multiclass"
         else dataset.num_tasks
     )
 
@@ -226,21 +238,20 @@ def condense(
         for opt, lr in ((opt_feat, cfg.lr_feat), (opt_adj, cfg.lr_adj)):
             for group in opt.param_groups:
                 group["lr"] = lr * scale
-        tau = temperature(
-            iteration, cfg.tau_start, cfg.tau_end, cfg.tau_anneal
-        )
+        tau = temperature(iteration, cfg.tau_start, cfg.tau_end, cfg.tau_anneal)
         data_gen = torch.Generator(device=device).manual_seed(
             _seed(seed, iteration, _DATA_STREAM)
         )
         model = _fresh_model(
-            config.model, dataset.feat_dim, out_feats,
-            _seed(seed, iteration, _MODEL_STREAM), device,
+            config.model,
+            dataset.feat_dim,
+            out_feats,
+            _seed(seed, iteration, _MODEL_STREAM),
+            device,
         )
         params = list(model.parameters())
         axes = output_axes(model)
-        model_opt = (
-            torch.optim.Adam(params, lr=cfg.lr_model) if inner else None
-        )
+        model_opt = torch.optim.Adam(params, lr=cfg.lr_model) if inner else None
 
         for step in range(outer):
             adj_syn = synthetic.sample(tau, generator=data_gen)

@@ -105,6 +105,109 @@ class GraphDataset:
     split_seed: int | None
     feat_encoding: str
 
+    @classmethod
+    def from_graphs(
+        cls, graphs, labels, name="custom", split=None, split_seed=0
+    ):
+        """Wrap a user's own graphs as a dataset.
+
+        Parameters
+        ----------
+        graphs : list of dgl.DGLGraph
+            Graphs with float node features ``ndata["feat"]`` of one width
+            D, at least one node each, no self-loops, each undirected edge
+            in both directions.
+        labels : torch.Tensor
+            :math:`(G,)` int64 classes (multi-class, accuracy), or
+            :math:`(G, T)` float 0/1 labels with NaN where missing (binary
+            tasks, ROC-AUC).
+        name : str
+            Recorded in manifests and results.
+        split : dict, optional
+            ``"train"``, ``"valid"``, ``"test"`` -> int64 indices; a
+            stratified seeded 80/10/10 split when not given.
+        split_seed : int
+            Seed of that split.
+
+        Returns
+        -------
+        GraphDataset
+
+        Raises
+        ------
+        ValueError, TypeError
+            On an empty list, a graph without nodes or features, features
+            of differing widths, or labels that do not fit.
+        """
+        graphs = list(graphs)
+        if not graphs:
+            raise ValueError("from_graphs() needs at least one graph.")
+        labels = torch.as_tensor(labels)
+        if len(labels) != len(graphs):
+            raise ValueError(
+                f"Got {len(graphs)} graphs but {len(labels)} labels."
+            )
+        width = None
+        for i, graph in enumerate(graphs):
+            if graph.num_nodes() == 0:
+                raise ValueError(
+                    f"Graph {i} has no nodes; drop it before condensing."
+                )
+            feat = graph.ndata.get("feat")
+            if feat is None or feat.dim() != 2:
+                raise ValueError(
+                    f"Graph {i} has no 2-D ndata['feat']; set float node "
+                    "features of shape (num_nodes, D) on every graph."
+                )
+            if width is None:
+                width = feat.shape[1]
+            elif feat.shape[1] != width:
+                raise ValueError(
+                    f"Graph {i} has {feat.shape[1]} node features but graph "
+                    f"0 has {width}; all graphs need the same width D."
+                )
+            if not torch.is_floating_point(feat):
+                raise TypeError(
+                    f"Graph {i} has {feat.dtype} features; convert them with "
+                    "graph.ndata['feat'] = graph.ndata['feat'].float()."
+                )
+
+        if labels.dim() == 1 and not torch.is_floating_point(labels):
+            labels = labels.long()
+            if labels.min() < 0:
+                raise ValueError("Class labels must be >= 0.")
+            task, metric = "multiclass", "accuracy"
+            num_classes, num_tasks = int(labels.max()) + 1, 1
+            classes = labels
+        elif labels.dim() == 2 and torch.is_floating_point(labels):
+            task, metric = "binary", "rocauc"
+            num_classes, num_tasks = 2, labels.shape[1]
+            classes = torch.nan_to_num(labels[:, 0], nan=-1).long()
+        else:
+            raise TypeError(
+                "labels must be (G,) int64 classes or (G, T) float binary "
+                f"labels; got {labels.dtype} of shape {tuple(labels.shape)}."
+            )
+        if split is None:
+            split = stratified_split(classes, split_seed)
+        else:
+            split = {
+                k: torch.as_tensor(split[k]).long()
+                for k in ("train", "valid", "test")
+            }
+        return cls(
+            name=name,
+            graphs=graphs,
+            labels=labels,
+            num_classes=num_classes,
+            num_tasks=num_tasks,
+            task=task,
+            metric=metric,
+            split=split,
+            split_seed=split_seed,
+            feat_encoding="custom",
+        )
+
     def __repr__(self):
         return (
             f"GraphDataset(name={self.name!r}, num_graphs={self.num_graphs}, "

@@ -104,6 +104,9 @@ def score(logits, labels, dataset):
         correct = (logits.argmax(1) == labels).float().mean().item()
         return 100.0 * correct
 
+    if not dataset.name.startswith("ogbg-"):
+        return _rocauc(logits, labels.reshape(logits.shape))
+
     from ogb.graphproppred import Evaluator
 
     evaluator = Evaluator(dataset.name)
@@ -114,6 +117,23 @@ def score(logits, labels, dataset):
         }
     )
     return float(result[dataset.metric])
+
+
+def _rocauc(logits, labels):
+    """Mean ROC-AUC over the tasks that have both classes (as OGB)."""
+    from sklearn.metrics import roc_auc_score
+
+    values = []
+    for t in range(labels.shape[1]):
+        known = ~torch.isnan(labels[:, t])
+        target = labels[known, t]
+        if target.min() != target.max():
+            values.append(
+                roc_auc_score(target.numpy(), logits[known, t].numpy())
+            )
+    if not values:
+        raise ValueError("ROC-AUC needs both classes in the split.")
+    return float(sum(values) / len(values))
 
 
 @torch.no_grad()
@@ -140,11 +160,21 @@ def _split_packs(dataset, device):
 
 
 def _one_run(
-    dataset, packed_train, labels_train, packed, labels, model_cfg,
-    eval_cfg, seed, device, epochs=None, keep_best=False,
+    dataset,
+    packed_train,
+    labels_train,
+    packed,
+    labels,
+    model_cfg,
+    eval_cfg,
+    seed,
+    device,
+    epochs=None,
+    keep_best=False,
 ):
     out_feats = (
-        dataset.num_classes if dataset.task == "multiclass"
+        dataset.num_classes
+        if dataset.task == "multiclass"
         else dataset.num_tasks
     )
     epochs = eval_cfg.epochs if epochs is None else epochs
@@ -180,8 +210,9 @@ def _one_run(
             loss.backward()
             optimizer.step()
 
-        valid = score(_predict(model, packed["valid"]), labels["valid"],
-                      dataset)
+        valid = score(
+            _predict(model, packed["valid"]), labels["valid"], dataset
+        )
         if valid > best_valid:
             best_valid = valid
             best_test = score(
@@ -210,8 +241,16 @@ def train_classifier(dataset, config, seed=0, device="cpu", epochs=None):
     )
     packed, labels = _split_packs(dataset, device)
     valid, test, model = _one_run(
-        dataset, packed_train, dataset.labels[ids], packed, labels,
-        config.model, config.evaluate, seed, device, epochs=epochs,
+        dataset,
+        packed_train,
+        dataset.labels[ids],
+        packed,
+        labels,
+        config.model,
+        config.evaluate,
+        seed,
+        device,
+        epochs=epochs,
         keep_best=True,
     )
     return model, valid, test
@@ -293,12 +332,20 @@ def evaluate(
         feat_encoding=dataset.feat_encoding,
     )
     tic = time.perf_counter()
-    bar = tqdm(range(runs), desc="evaluate", disable=not progress,
-               dynamic_ncols=True)
+    bar = tqdm(
+        range(runs), desc="evaluate", disable=not progress, dynamic_ncols=True
+    )
     for run in bar:
         valid, test, _ = _one_run(
-            dataset, packed_train, train_labels, packed, labels,
-            config.model, config.evaluate, seed + run, device,
+            dataset,
+            packed_train,
+            train_labels,
+            packed,
+            labels,
+            config.model,
+            config.evaluate,
+            seed + run,
+            device,
         )
         result.valid_scores.append(valid)
         result.scores.append(test)

@@ -178,7 +178,7 @@ def save_condensed(path, graphs, labels, manifest, force=False):
         num_edges=sum(g.num_edges() for g in graphs) // 2,
         feat_dim=int(graphs[0].ndata["feat"].shape[1]) if graphs else 0,
         versions=package_versions(),
-        created=datetime.datetime.now(datetime.timezone.utc).isoformat(
+        created=datetime.datetime.now(datetime.UTC).isoformat(
             timespec="seconds"
         ),
         sha256=_sha256(path),

@@ -34,8 +34,15 @@ class CondensedSet:
         self.info = info
 
 
-def run_method(dataset, config, seed=0, device="cpu", progress=False,
-               checkpoint_path=None, resume=False):
+def run_method(
+    dataset,
+    config,
+    seed=0,
+    device="cpu",
+    progress=False,
+    checkpoint_path=None,
+    resume=False,
+):
     """Build a condensed set with ``config.condense.method``.
 
     Parameters
@@ -118,8 +125,13 @@ def condense_to_file(
         The manifest as written and the evaluation, when ``eval_runs > 0``.
     """
     condensed = run_method(
-        dataset, config, seed=seed, device=device, progress=progress,
-        checkpoint_path=checkpoint_path, resume=resume,
+        dataset,
+        config,
+        seed=seed,
+        device=device,
+        progress=progress,
+        checkpoint_path=checkpoint_path,
+        resume=resume,
     )
     evaluation = None
     if eval_runs > 0:
@@ -150,9 +162,7 @@ def condense_to_file(
         "condensation_seconds": condensed.info["seconds"],
         "evaluation": evaluation.to_dict() if evaluation else None,
     }
-    manifest.update(
-        {k: v for k, v in condensed.info.items() if k != "seconds"}
-    )
+    manifest.update({k: v for k, v in condensed.info.items() if k != "seconds"})
     written = save_condensed(
         out, condensed.graphs, condensed.labels, manifest, force=force
     )

@@ -198,9 +198,7 @@ class SyntheticGraphSet(nn.Module):
                 )
             replace = len(pool) < gpc
             if replace:
-                chosen = torch.randint(
-                    len(pool), (gpc,), generator=generator
-                )
+                chosen = torch.randint(len(pool), (gpc,), generator=generator)
             else:
                 chosen = torch.randperm(len(pool), generator=generator)[:gpc]
             picks.extend(pool[chosen].tolist())
@@ -226,9 +224,7 @@ class SyntheticGraphSet(nn.Module):
         )
 
     @classmethod
-    def from_noise(
-        cls, labels, classes, num_nodes, feat_dim, generator=None
-    ):
+    def from_noise(cls, labels, classes, num_nodes, feat_dim, generator=None):
         """Uniform random features and ``logit(U(0, 1))`` structure.
 
         Parameters

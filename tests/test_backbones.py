@@ -7,7 +7,7 @@ from dgl_doscond.backbones import BACKBONES, build_backbone, gcn_norm_dense
 
 def _random_adjacency(num_graphs, num_nodes, seed):
     gen = torch.Generator().manual_seed(seed)
-    adj = (torch.rand(num_graphs, num_nodes, num_nodes, generator=gen) > 0.6)
+    adj = torch.rand(num_graphs, num_nodes, num_nodes, generator=gen) > 0.6
     adj = torch.triu(adj.float(), diagonal=1)
     return adj + adj.transpose(1, 2)
 

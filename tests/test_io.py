@@ -119,8 +119,11 @@ def test_check_compatible_names_the_difference():
     )
     with pytest.raises(CondensedSetError, match="split_hash='zzz'"):
         check_compatible(
-            {"dataset": "MUTAG", "split_hash": "zzz",
-             "feat_encoding": "onehot"},
+            {
+                "dataset": "MUTAG",
+                "split_hash": "zzz",
+                "feat_encoding": "onehot",
+            },
             _Data(),
         )
     with pytest.raises(CondensedSetError, match="dataset='NCI1'"):

@@ -17,7 +17,9 @@ def test_mse_distance_by_hand():
     g_real = [torch.tensor([[1.0, 2.0]]), torch.tensor([2.0])]
     g_syn = [torch.tensor([[0.0, 2.0]]), torch.tensor([0.0])]
     # |diff|^2 = 1 + 0 + 4 = 5, |real|^2 = 1 + 4 + 4 = 9.
-    assert gradient_distance(g_syn, g_real, "mse").item() == pytest.approx(5 / 9)
+    assert gradient_distance(g_syn, g_real, "mse").item() == pytest.approx(
+        5 / 9
+    )
 
 
 def test_cosine_distance_by_hand():
@@ -90,7 +92,9 @@ def test_matching_steps_lower_the_loss_on_a_fixed_backbone(distance):
     grads_real = [g.detach() for g in torch.autograd.grad(loss_real, params)]
 
     syn = SyntheticGraphSet(
-        torch.randn(2, 6, 4), torch.randn(2, 6, 6), torch.tensor([0, 1]),
+        torch.randn(2, 6, 4),
+        torch.randn(2, 6, 6),
+        torch.tensor([0, 1]),
         torch.tensor([0, 1]),
     )
     opt = torch.optim.Adam(syn.parameters(), lr=0.05)
@@ -99,7 +103,8 @@ def test_matching_steps_lower_the_loss_on_a_fixed_backbone(distance):
         adj = syn.sample(0.5, generator=torch.Generator().manual_seed(3))
         out = model.forward_dense(adj, syn.feat)
         grads = torch.autograd.grad(
-            task_loss(out, syn.labels, "multiclass"), params,
+            task_loss(out, syn.labels, "multiclass"),
+            params,
             create_graph=True,
         )
         return gradient_distance(grads, grads_real, distance, axes)

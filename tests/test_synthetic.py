@@ -39,7 +39,8 @@ def test_sample_mean_approaches_edge_probability_as_temperature_falls():
     syn = SyntheticGraphSet(
         base.feat.detach().repeat(copies, 1, 1),
         base.adj_logits.detach().repeat(copies, 1, 1),
-        torch.zeros(copies), torch.zeros(copies),
+        torch.zeros(copies),
+        torch.zeros(copies),
     )
     probs = base.edge_probs().detach()[0]
     gen = torch.Generator().manual_seed(2)
@@ -60,7 +61,9 @@ def test_temperature_schedule():
 
 
 def test_discretisation_thresholds_probability_at_one_half():
-    logits = torch.tensor([[[0.0, 3.0, -3.0], [1.0, 0.0, 0.2], [-3.0, -1.0, 0.0]]])
+    logits = torch.tensor(
+        [[[0.0, 3.0, -3.0], [1.0, 0.0, 0.2], [-3.0, -1.0, 0.0]]]
+    )
     syn = SyntheticGraphSet(
         torch.zeros(1, 3, 2), logits, torch.tensor([0]), torch.tensor([0])
     )
@@ -94,7 +97,11 @@ def _tiny_graphs():
 def test_real_initialisation_copies_and_pads_a_graph_of_the_class():
     graphs, labels = _tiny_graphs()
     syn = SyntheticGraphSet.from_real(
-        graphs, labels, labels, gpc=1, num_nodes=4,
+        graphs,
+        labels,
+        labels,
+        gpc=1,
+        num_nodes=4,
         generator=torch.Generator().manual_seed(0),
     )
     assert syn.classes.tolist() == [0, 1]
@@ -108,7 +115,9 @@ def test_real_initialisation_copies_and_pads_a_graph_of_the_class():
     torch.testing.assert_close(syn.feat[1, :3], torch.full((3, 2), 2.0))
     torch.testing.assert_close(syn.feat[1, 3], torch.zeros(2))
     assert syn.density().item() == pytest.approx(
-        torch.sigmoid(syn.symmetric_logits()).mul(1 - torch.eye(4)).mean()
+        torch.sigmoid(syn.symmetric_logits())
+        .mul(1 - torch.eye(4))
+        .mean()
         .item()
     )
 
@@ -117,7 +126,11 @@ def test_real_initialisation_warns_and_truncates_when_graphs_are_too_big():
     graphs, labels = _tiny_graphs()
     with pytest.warns(UserWarning, match="truncated"):
         syn = SyntheticGraphSet.from_real(
-            graphs, labels, labels, gpc=2, num_nodes=3,
+            graphs,
+            labels,
+            labels,
+            gpc=2,
+            num_nodes=3,
             generator=torch.Generator().manual_seed(0),
         )
     assert syn.num_graphs == 4 and syn.num_nodes == 3
@@ -126,7 +139,10 @@ def test_real_initialisation_warns_and_truncates_when_graphs_are_too_big():
 def test_noise_initialisation_is_finite_and_clamped():
     classes = torch.tensor([0, 0, 1])
     syn = SyntheticGraphSet.from_noise(
-        classes, classes, num_nodes=5, feat_dim=3,
+        classes,
+        classes,
+        num_nodes=5,
+        feat_dim=3,
         generator=torch.Generator().manual_seed(0),
     )
     assert torch.isfinite(syn.adj_logits).all()
@@ -137,6 +153,8 @@ def test_noise_initialisation_is_finite_and_clamped():
 def test_bad_shapes_are_refused():
     with pytest.raises(ValueError, match=r"\(G, N, D\)"):
         SyntheticGraphSet(
-            torch.zeros(2, 3, 4), torch.zeros(2, 3, 4), torch.zeros(2),
+            torch.zeros(2, 3, 4),
+            torch.zeros(2, 3, 4),
+            torch.zeros(2),
             torch.zeros(2),
         )

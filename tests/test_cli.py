@@ -1,0 +1,222 @@
+import json
+import os
+
+import dgl
+import pytest
+from click.testing import CliRunner
+
+from dgl_doscond.cli import main
+
+
+@pytest.fixture
+def run(data_root, cache_dir):
+    def invoke(*args, quiet=True):
+        runner = CliRunner()
+        base = ["-q"] if quiet else []
+        return runner.invoke(
+            main,
+            [*base, *args],
+            env={
+                "DGL_DOSCOND_DATA": str(data_root),
+                "DGL_DOSCOND_CACHE": str(cache_dir),
+            },
+            catch_exceptions=False,
+        )
+
+    return invoke
+
+
+def _tiny_condense(run, out, *extra):
+    return run(
+        "condense",
+        "--dataset",
+        "MUTAG",
+        "--gpc",
+        "1",
+        "--epochs",
+        "3",
+        "--out",
+        str(out),
+        *extra,
+    )
+
+
+def test_evaluate_whole_writes_json(run, tmp_path):
+    out = tmp_path / "whole.json"
+    result = run(
+        "evaluate",
+        "--dataset",
+        "MUTAG",
+        "--train",
+        "whole",
+        "--runs",
+        "2",
+        "--epochs",
+        "2",
+        "--json",
+        str(out),
+    )
+    assert result.exit_code == 0, result.output
+    assert "over 2 runs" in result.output and " ± " in result.output
+    record = json.loads(out.read_text())
+    for key in (
+        "dataset",
+        "train",
+        "backbone",
+        "metric",
+        "scores",
+        "mean",
+        "std",
+    ):
+        assert key in record
+    assert record["dataset"] == "MUTAG" and len(record["scores"]) == 2
+
+
+def test_condense_info_and_evaluate_saved_set(run, tmp_path):
+    out = tmp_path / "mutag.bin"
+    result = _tiny_condense(run, out, "--eval-runs", "2", "--eval-epochs", "2")
+    assert result.exit_code == 0, result.output
+    assert "over 2 runs" in result.output
+    graphs, extra = dgl.load_graphs(str(out))
+    assert len(graphs) == 2 and extra["label"].tolist() == [0, 1]
+    manifest = json.loads((tmp_path / "mutag.json").read_text())
+    assert manifest["method"] == "doscond" and manifest["gpc"] == 1
+    assert manifest["evaluation"]["runs"] == 2
+    assert manifest["config"]["condense"]["epochs"] == 3
+    assert not os.path.exists(str(out) + ".ckpt")
+
+    info = run("info", str(out))
+    assert info.exit_code == 0 and "MUTAG" in info.output
+    assert "doscond, gpc 1" in info.output
+
+    evaluated = run(
+        "evaluate",
+        "--dataset",
+        "MUTAG",
+        "--train",
+        str(out),
+        "--runs",
+        "1",
+        "--epochs",
+        "2",
+        "--backbone",
+        "gin",
+    )
+    assert evaluated.exit_code == 0, evaluated.output
+    assert "gin" in evaluated.output
+
+
+def test_saved_set_of_another_split_is_refused(run, tmp_path):
+    out = tmp_path / "mutag.bin"
+    assert _tiny_condense(run, out).exit_code == 0
+    result = run(
+        "evaluate",
+        "--dataset",
+        "MUTAG",
+        "--train",
+        str(out),
+        "--runs",
+        "1",
+        "--split-seed",
+        "7",
+    )
+    assert result.exit_code == 1
+    assert "split_hash" in result.output and "Traceback" not in result.output
+
+
+def test_existing_output_needs_force(run, tmp_path):
+    out = tmp_path / "mutag.bin"
+    assert _tiny_condense(run, out).exit_code == 0
+    before = out.read_bytes()
+    refused = _tiny_condense(run, out, "--seed", "1")
+    assert refused.exit_code == 1 and "--force" in refused.output
+    assert out.read_bytes() == before
+    assert _tiny_condense(run, out, "--seed", "1", "--force").exit_code == 0
+    assert out.read_bytes() != before
+
+
+def test_unknown_dataset_lists_valid_names(run, tmp_path):
+    result = run(
+        "condense", "--dataset", "MUTAGG", "--out", str(tmp_path / "x.bin")
+    )
+    assert result.exit_code == 1
+    assert "MUTAGG" in result.output and "MUTAG" in result.output
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "x.bin").exists()
+
+
+def test_missing_dataset_names_the_data_root_option(tmp_path, cache_dir):
+    empty = tmp_path / "empty"
+    (empty / "tu").mkdir(parents=True)
+    result = CliRunner().invoke(
+        main,
+        [
+            "-q",
+            "evaluate",
+            "--dataset",
+            "NCI109",
+            "--data-root",
+            str(empty),
+            "--cache-dir",
+            str(tmp_path / "cache"),
+        ],
+        env={"DGL_DOSCOND_DATA": None},
+    )
+    assert result.exit_code == 1
+    assert "--data-root" in result.output
+    assert str(empty) in result.output
+    assert "Traceback" not in result.output
+
+
+def test_bad_config_file(run, tmp_path):
+    config = tmp_path / "bad.yaml"
+    config.write_text("condense:\n  gpcc: 2\n")
+    result = run(
+        "condense",
+        "--dataset",
+        "MUTAG",
+        "--config",
+        str(config),
+        "--out",
+        str(tmp_path / "x.bin"),
+    )
+    assert result.exit_code == 1
+    assert "Unknown config key 'condense.gpcc'" in result.output
+
+
+def test_zero_gpc_is_refused(run, tmp_path):
+    result = run(
+        "condense",
+        "--dataset",
+        "MUTAG",
+        "--gpc",
+        "0",
+        "--out",
+        str(tmp_path / "x.bin"),
+    )
+    assert result.exit_code == 1
+    assert "'condense.gpc' must be >= 1; got 0" in result.output
+
+
+def test_output_folder_must_exist(run, tmp_path):
+    result = run(
+        "condense",
+        "--dataset",
+        "MUTAG",
+        "--out",
+        str(tmp_path / "missing" / "x.bin"),
+    )
+    assert result.exit_code == 1 and "does not exist" in result.output
+
+
+@pytest.mark.slow
+def test_datasets_lists_statistics(run):
+    result = run("datasets")
+    assert result.exit_code == 0, result.output
+    lines = {
+        line.split()[0]: line
+        for line in result.stdout.splitlines()
+        if line.strip()
+    }
+    assert "188" in lines["MUTAG"] and "17.93" in lines["MUTAG"]
+    assert "1210/151/152" in lines["ogbg-molbace"]
