@@ -22,6 +22,7 @@ import torch
 from tqdm.auto import tqdm
 
 from .backbones import build_backbone
+from .config import dcgraph_steps
 from .matching import (
     bound_regularizer,
     gradient_distance,
@@ -180,8 +181,11 @@ def condense(
             f"condense() runs 'doscond' or 'dcgraph', got {cfg.method!r}; "
             "coresets are built by dgl_doscond.coresets."
         )
-    outer = cfg.outer if cfg.method == "dcgraph" else 1
-    inner = cfg.inner if cfg.method == "dcgraph" else 0
+    outer, inner = 1, 0
+    if cfg.method == "dcgraph":
+        auto_outer, auto_inner = dcgraph_steps(cfg.gpc)
+        outer = cfg.outer or auto_outer
+        inner = auto_inner if cfg.inner < 0 else cfg.inner
     device = torch.device(device)
 
     # Real side: the training split, packed once.

@@ -30,6 +30,7 @@ __all__ = [
     "EvalConfig",
     "ModelConfig",
     "load_config",
+    "dcgraph_steps",
     "shipped_config_names",
 ]
 
@@ -73,8 +74,8 @@ class CondenseConfig:
     matching: str = "per_class"  # per_class or mixed (one batch)
     bound_reg: bool = False  # add the sum-pooling bound term
     num_nodes: int = 0  # nodes per synthetic graph; 0: dataset mean
-    outer: int = 1  # dcgraph: matchings per outer iteration
-    inner: int = 0  # dcgraph: backbone steps between matchings
+    outer: int = 0  # dcgraph: matchings per iteration; 0: DC's for gpc
+    inner: int = -1  # dcgraph: backbone steps between them; -1: DC's
     lr_model: float = 0.01  # dcgraph: learning rate of the inner steps
     coreset_epochs: int = 100  # herding/kcenter: epochs of the embedder
     checkpoint_every: int = 100  # iterations between checkpoints; 0 off
@@ -127,7 +128,8 @@ _MINIMUM = {
     "condense.epochs": 1,
     "condense.batch_real": 1,
     "condense.tau_anneal": 1,
-    "condense.outer": 1,
+    "condense.outer": 0,
+    "condense.inner": -1,
     "condense.log_every": 1,
     "evaluate.epochs": 1,
     "evaluate.batch_size": 1,
@@ -246,6 +248,28 @@ def _shipped(name):
     )
 
 
+def _normalise(name):
+    return name.lower().replace("_", "-")
+
+
+def _shipped_for(dataset):
+    """The shipped file of ``dataset`` (any case, ``_`` or ``-``)."""
+    for name in shipped_config_names():
+        if _normalise(name) == _normalise(dataset):
+            return _shipped(name)
+    return None
+
+
+def dcgraph_steps(gpc):
+    """Dataset Condensation's (outer, inner) counts for ``gpc`` graphs per
+    class: (1, 1) up to 1, (10, 50) up to 10, (50, 10) above."""
+    if gpc <= 1:
+        return 1, 1
+    if gpc <= 10:
+        return 10, 50
+    return 50, 10
+
+
 def shipped_config_names():
     """Return the dataset names that have a shipped configuration file."""
     folder = importlib.resources.files("dgl_doscond").joinpath("configs")
@@ -283,10 +307,9 @@ def load_config(dataset=None, path=None, overrides=None):
     base = Config().to_dict()
     default = _shipped("default")
     layers = [(default.read_text(), "the shipped default.yaml")]
-    if dataset is not None and _shipped(dataset).is_file():
-        layers.append(
-            (_shipped(dataset).read_text(), f"the shipped {dataset}.yaml")
-        )
+    shipped = None if dataset is None else _shipped_for(dataset)
+    if shipped is not None:
+        layers.append((shipped.read_text(), f"the shipped {shipped.name}"))
     if path is not None:
         path = os.fspath(path)
         if not os.path.isfile(path):

@@ -74,7 +74,7 @@ class EvaluationResult:
         unit = " %" if self.metric == "accuracy" else ""
         return (
             f"{self.metric}: {self.mean:.{digits}f} ± {self.std:.{digits}f}"
-            f"{unit} over {self.runs} runs"
+            f"{unit} over {self.runs} run{'s' if self.runs != 1 else ''}"
         )
 
     def to_dict(self):

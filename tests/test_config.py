@@ -91,3 +91,23 @@ def test_empty_file_is_no_change(tmp_path):
     path = tmp_path / "empty.yaml"
     path.write_text("")
     assert load_config("MUTAG", path) == load_config("MUTAG")
+
+
+@pytest.mark.parametrize("spelling", ["mutag", "Mutag", "MUTAG"])
+def test_shipped_config_found_for_any_spelling(spelling):
+    assert load_config(spelling).condense.lr_adj == 0.1
+
+
+def test_molhiv_config_found_with_underscores():
+    assert load_config("ogbg_molhiv").model.pooling == "sum"
+
+
+def test_dcgraph_steps_follow_dataset_condensation():
+    from dgl_doscond.config import dcgraph_steps
+
+    assert [dcgraph_steps(k) for k in (1, 10, 20, 50)] == [
+        (1, 1),
+        (10, 50),
+        (50, 10),
+        (50, 10),
+    ]

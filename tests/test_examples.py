@@ -1,0 +1,169 @@
+"""The example scripts, run as a user runs them, on tiny settings."""
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+def run_script(name, *args, timeout=120):
+    env = dict(os.environ, OUTDATED_IGNORE="1", OMP_NUM_THREADS="1")
+    tic = time.perf_counter()
+    proc = subprocess.run(
+        [sys.executable, str(EXAMPLES / name), *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+        cwd=EXAMPLES.parent,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return proc.stdout, time.perf_counter() - tic
+
+
+def table_row(table, dataset, gpc=None):
+    """The cells of the Markdown row of ``dataset`` (and ``gpc``)."""
+    if isinstance(table, Path):
+        table = table.read_text(encoding="utf-8")
+    for line in table.splitlines():
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        if cells[0] == dataset and (gpc is None or cells[1] == str(gpc)):
+            return cells
+    raise AssertionError(f"no row for {dataset} {gpc} in:\n{table}")
+
+
+@pytest.fixture(scope="module")
+def examples_module():
+    sys.path.insert(0, str(EXAMPLES))
+    try:
+        import benchmark_table
+
+        yield benchmark_table
+    finally:
+        sys.path.remove(str(EXAMPLES))
+
+
+@pytest.mark.slow
+def test_python_api(tmp_path):
+    out = tmp_path / "syn.bin"
+    stdout, _ = run_script("python_api.py", out)
+    assert re.search(r"synthetic set: test accuracy: \d+\.\d+ ± ", stdout)
+    assert out.exists() and out.with_suffix(".json").exists()
+
+
+@pytest.mark.slow
+def test_benchmark_table_runs_then_skips(tmp_path, data_root, cache_dir):
+    results, readme = tmp_path / "results", tmp_path / "README.md"
+    args = [
+        "--dataset", "MUTAG", "--method", "doscond", "--method", "random",
+        "--gpc", "1", "--seeds", "0", "--epochs", "5", "--eval-runs", "1",
+        "--eval-epochs", "3", "--results", results, "--readme", readme,
+        "--whole-results", tmp_path / "whole",
+        "--data-root", data_root, "--cache-dir", cache_dir,
+    ]  # fmt: skip
+    run_script("benchmark_table.py", *args)
+
+    for method in ("doscond", "random"):
+        path = results / f"MUTAG__{method}__gpc1__seed0.json"
+        record = json.loads(path.read_text())
+        assert record["method"] == method and record["num_graphs"] == 2
+        assert len(record["evaluation"]["scores"]) == 1
+        assert record["config"]["condense"]["epochs"] == 5
+        assert record["config"]["evaluate"]["epochs"] == 3
+        for key in ("split_hash", "feat_encoding", "machine", "command"):
+            assert record[key]
+    row = table_row(readme, "MUTAG", 1)
+    assert re.match(r"\d+\.\d\d ± \d+\.\d\d \(n=1\*\)", row[3])  # Random
+    assert re.match(r"\d+\.\d\d ± \d+\.\d\d \(n=1\*\)", row[7])  # DosCond
+    assert row[4] == "–"  # Herding: not run
+    assert table_row(readme, "NCI1", 50)[7] == "–"
+
+    before = path.stat().st_mtime_ns
+    stdout, seconds = run_script("benchmark_table.py", *args)
+    assert stdout.count("skipped (exists)") == 2
+    assert "0 cells run, 2 skipped" in stdout
+    assert path.stat().st_mtime_ns == before
+    assert seconds < 10
+
+
+@pytest.mark.slow
+def test_whole_dataset_runs_then_skips(tmp_path, data_root, cache_dir):
+    results, readme = tmp_path / "whole", tmp_path / "README.md"
+    args = [
+        "--dataset", "MUTAG", "--epochs", "2", "--runs", "1",
+        "--results", results, "--readme", readme,
+        "--data-root", data_root, "--cache-dir", cache_dir,
+    ]  # fmt: skip
+    run_script("whole_dataset.py", *args)
+
+    record = json.loads((results / "MUTAG.json").read_text())
+    assert record["runs"] == 1 and record["epochs"] == 2
+    assert record["machine"]["cpu_count"] == os.cpu_count()
+    assert "whole_dataset.py" in record["command"] and record["date"]
+    row = table_row(readme, "MUTAG")
+    assert re.match(r"\d+\.\d\d ± \d+\.\d\d \(1 run\)", row[2])
+    assert row[3] == "88.63"
+    assert table_row(readme, "PROTEINS")[3] == "–"
+
+    stdout, seconds = run_script("whole_dataset.py", *args)
+    assert "MUTAG: skipped" in stdout and seconds < 10
+
+
+def _cell(dataset, method, gpc, seed, scores):
+    mean = sum(scores) / len(scores)
+    return {
+        "dataset": dataset,
+        "method": method,
+        "gpc": gpc,
+        "seed": seed,
+        "evaluation": {
+            "dataset": dataset,
+            "metric": "rocauc" if dataset.startswith("ogbg") else "accuracy",
+            "scores": scores,
+            "mean": mean,
+            "std": 0.0,
+            "runs": len(scores),
+        },
+        "condensation_seconds": 10.0 * (seed + 1),
+        "num_graphs": 2,
+        "num_train_graphs": 200,
+        "config": {"condense": {"epochs": 1000}, "evaluate": {"epochs": 500}},
+        "machine": {"cpu_model": "test CPU", "cpu_count": 2},
+        "date": f"2024-01-0{seed + 1}T00:00:00+00:00",
+    }
+
+
+def test_build_table_aggregates_seeds(tmp_path, examples_module):
+    cells = [
+        _cell("NCI1", "doscond", 1, 0, [50.0, 52.0]),
+        _cell("NCI1", "doscond", 1, 1, [54.0, 56.0]),
+        _cell("ogbg-molbace", "doscond", 10, 0, [0.7, 0.71]),
+    ]
+    for record in cells:
+        name = "{dataset}__{method}__gpc{gpc}__seed{seed}.json".format(**record)
+        (tmp_path / name).write_text(json.dumps(record))
+    table = examples_module.build_table(tmp_path, tmp_path / "missing")
+
+    row = table_row(table, "NCI1", 1)
+    # mean of all 4 scores, std of the seed means 51 and 55
+    assert row[7] == "53.00 ± 2.00 (n=2) (below paper)"
+    assert row[2] == "1"  # 2 of 200 graphs, percent
+    assert row[11] == "15.0" and row[12] == "0, 1"
+    row = table_row(table, "ogbg-molbace", 10)
+    assert row[7] == "0.705 ± 0.000 (n=1*)"  # above the paper's 0.674
+    assert row[8] == "0.674 ± 0.035" and row[10] == "0.714"
+    assert "2024-01-01 to 2024-01-02" in table
+
+
+def test_build_table_empty(tmp_path, examples_module):
+    table = examples_module.build_table(tmp_path, tmp_path)
+    row = table_row(table, "MUTAG", 20)
+    assert row[7] == "–" and row[8] == "83.26 ± 2.34"
+    assert table_row(table, "PROTEINS", 10)[8] == "–"
