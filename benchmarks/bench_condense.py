@@ -1,0 +1,375 @@
+"""Speed and memory of condensation, measured against its own floor.
+
+For every (dataset, gpc) it measures, in one run:
+
+- the wall time and peak memory (max RSS) of a whole condensation, in a
+  child process so that each figure is that run's alone;
+- the time of one outer iteration split into its parts: the fresh
+  backbone, the real gradients, the synthetic sampling and gradients, the
+  matching loss and its backward pass, the optimiser steps;
+- the time of one plain training step (forward, backward, Adam) of the same
+  backbone on the same real batch: the floor the one-step scheme is
+  compared with;
+- with ``--dcgraph``, the time of DC-Graph for the same iterations and
+  synthetic graphs, and the ratio.
+
+It writes the figures as JSON (``--json``) and a Markdown table between
+markers in ``--readme``, with the machine and the date, and prints the
+ratios. Figures are medians over ``--iterations`` timed iterations after
+``--warmup`` untimed ones.
+
+Examples::
+
+    python benchmarks/bench_condense.py --dataset MUTAG --gpc 1
+    python benchmarks/bench_condense.py --dataset MUTAG --dataset \
+        ogbg-molbace --gpc 1 --gpc 10 --dcgraph --full
+"""
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+
+import torch
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
+
+
+def _default_data_root():
+    env = os.environ.get("DGL_DOSCOND_DATA")
+    if env:
+        return env
+    shared = os.path.join(REPO, "..", "shared", "data")
+    return os.path.abspath(shared) if os.path.isdir(shared) else None
+
+
+def _timed(fn):
+    tic = time.perf_counter()
+    out = fn()
+    return out, time.perf_counter() - tic
+
+
+def breakdown(dataset, config, iterations, warmup, seed=0):
+    """Median seconds of each part of an outer iteration, and of a plain
+    training step on the same real batch."""
+    from dgl_doscond.condense import _fresh_model, _matching_groups
+    from dgl_doscond.matching import gradient_distance, output_axes, task_loss
+    from dgl_doscond.packing import PackedGraphs
+    from dgl_doscond.synthetic import SyntheticGraphSet
+
+    cfg = config.condense
+    train = dataset.split["train"]
+    graphs = [dataset.graphs[i] for i in train.tolist()]
+    labels = dataset.labels[train]
+    classes = dataset.graph_classes()[train]
+    packed = PackedGraphs(graphs)
+    num_nodes = cfg.num_nodes or round(dataset.mean_num_nodes)
+    gen = torch.Generator().manual_seed(seed)
+    syn = SyntheticGraphSet.from_real(
+        graphs, labels, classes, cfg.gpc, num_nodes, generator=gen
+    )
+    groups = _matching_groups(classes, syn, cfg.matching)
+    opt_feat = torch.optim.Adam([syn.feat], lr=cfg.lr_feat)
+    opt_adj = torch.optim.Adam([syn.adj_logits], lr=cfg.lr_adj)
+    out_feats = (
+        dataset.num_classes
+        if dataset.task == "multiclass"
+        else dataset.num_tasks
+    )
+
+    parts = {k: [] for k in ("model", "real", "synthetic", "match", "step")}
+    plain, total = [], []
+    for it in range(warmup + iterations):
+        tic = time.perf_counter()
+        model, t_model = _timed(
+            lambda it=it: _fresh_model(
+                config.model, dataset.feat_dim, out_feats, it, "cpu"
+            )
+        )
+        params = list(model.parameters())
+        axes = output_axes(model)
+        t_real = t_syn = t_match = 0.0
+        adj, t_sample = _timed(lambda: syn.sample(0.5, generator=gen))
+        t_syn += t_sample
+        loss = 0.0
+        batch_ids = []
+        for pool, sl in groups:
+            ids = pool[torch.randperm(len(pool), generator=gen)][
+                : cfg.batch_real
+            ]
+            batch_ids.append(ids)
+
+            def real(ids=ids):
+                graph, feat = packed.batch(ids)
+                value = task_loss(
+                    model(graph, feat), labels[ids], dataset.task
+                )
+                return [g.detach() for g in torch.autograd.grad(value, params)]
+
+            grads_real, dt = _timed(real)
+            t_real += dt
+
+            def synthetic(sl=sl):
+                value = task_loss(
+                    model.forward_dense(adj[sl], syn.feat[sl]),
+                    syn.labels[sl],
+                    dataset.task,
+                )
+                return torch.autograd.grad(value, params, create_graph=True)
+
+            grads_syn, dt = _timed(synthetic)
+            t_syn += dt
+            dist, dt = _timed(
+                lambda g=grads_syn, r=grads_real: gradient_distance(
+                    g, r, cfg.distance, axes
+                )
+            )
+            t_match += dt
+            loss = loss + dist
+
+        def backward():
+            opt_feat.zero_grad()
+            opt_adj.zero_grad()
+            (loss + cfg.beta * syn.density()).backward()
+
+        _, dt = _timed(backward)
+        t_match += dt
+        _, t_step = _timed(lambda: (opt_feat.step(), opt_adj.step()))
+        elapsed = time.perf_counter() - tic
+
+        # The floor: one plain training step on the same real batch.
+        ids = torch.cat(batch_ids)
+        optimizer = torch.optim.Adam(params, lr=1e-3)
+
+        def plain_step():
+            graph, feat = packed.batch(ids)
+            value = task_loss(model(graph, feat), labels[ids], dataset.task)
+            optimizer.zero_grad()
+            value.backward()
+            optimizer.step()
+
+        _, t_plain = _timed(plain_step)
+        if it >= warmup:
+            for key, value in zip(
+                parts, (t_model, t_real, t_syn, t_match, t_step)
+            ):
+                parts[key].append(value)
+            total.append(elapsed)
+            plain.append(t_plain)
+
+    out = {k: statistics.median(v) for k, v in parts.items()}
+    out["iteration"] = statistics.median(total)
+    out["plain_step"] = statistics.median(plain)
+    return out
+
+
+_CHILD = """
+import json, resource, sys, time, torch
+from dgl_doscond import condense, load_config, load_dataset
+args = json.loads(sys.argv[1])
+torch.set_num_threads(args["threads"])
+data = load_dataset(args["dataset"], data_root=args["data_root"],
+                    cache_dir=args["cache_dir"])
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+config = load_config(args["dataset"], overrides=args["overrides"])
+result = condense(data, config, seed=0)
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(json.dumps({"seconds": result.seconds, "peak_rss_mb": peak / 1024,
+                  "rss_after_load_mb": before / 1024}))
+"""
+
+
+def whole_run(name, overrides, data_root, cache_dir, threads):
+    """Wall time and peak RSS of one condensation, in a child process."""
+    args = {
+        "dataset": name,
+        "overrides": overrides,
+        "data_root": data_root,
+        "cache_dir": cache_dir,
+        "threads": threads,
+    }
+    env = dict(os.environ, OUTDATED_IGNORE="1")
+    done = subprocess.run(
+        [sys.executable, "-c", _CHILD, json.dumps(args)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    )
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def machine():
+    return {
+        "platform": platform.platform(),
+        "processor": platform.processor() or platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+    }
+
+
+def markdown(records):
+    lines = [
+        "| dataset | gpc | iteration (ms) | real | synthetic | match | "
+        "step | plain step (ms) | iteration / plain | whole run (s) | "
+        "peak RSS (MB) | dcgraph / doscond |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in records:
+        b = r["breakdown"]
+        ms = {k: f"{1000 * b[k]:.1f}" for k in b}
+        whole = r.get("whole") or {}
+        ratio = r.get("dcgraph_ratio")
+        lines.append(
+            f"| {r['dataset']} | {r['gpc']} | {ms['iteration']} | "
+            f"{ms['real']} | {ms['synthetic']} | {ms['match']} | "
+            f"{ms['step']} | {ms['plain_step']} | "
+            f"{b['iteration'] / b['plain_step']:.2f} | "
+            f"{whole.get('seconds', float('nan')):.1f} | "
+            f"{whole.get('peak_rss_mb', float('nan')):.0f} | "
+            f"{'–' if ratio is None else f'{ratio:.1f}'} |"
+        )
+    first = records[0]
+    lines += [
+        "",
+        f"Machine: {first['machine']['processor']}, "
+        f"{first['machine']['cpu_count']} cores, torch "
+        f"{first['machine']['torch']} with "
+        f"{first['machine']['torch_threads']} threads; date "
+        f"{first['date']}. Parts are medians in ms over "
+        f"{first['iterations']} iterations; whole runs are "
+        f"{first['whole_iterations']} outer iterations.",
+    ]
+    return "\n".join(lines)
+
+
+def write_readme(path, table):
+    text = open(path).read() if os.path.exists(path) else ""
+    block = f"{BEGIN}\n{table}\n{END}"
+    if BEGIN in text and END in text:
+        head, rest = text.split(BEGIN, 1)
+        text = head + block + rest.split(END, 1)[1]
+    else:
+        text = (text.rstrip() + "\n\n" if text else "") + block + "\n"
+    tmp = path + ".tmp"
+    with open(tmp, "w") as handle:
+        handle.write(text)
+    os.replace(tmp, path)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--dataset", action="append")
+    parser.add_argument("--gpc", action="append", type=int)
+    parser.add_argument("--iterations", type=int, default=20)
+    parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument(
+        "--full",
+        action="store_true",
+        help="Also time a whole condensation of the config's iterations.",
+    )
+    parser.add_argument("--whole-iterations", type=int, default=None)
+    parser.add_argument("--dcgraph", action="store_true")
+    parser.add_argument("--threads", type=int, default=torch.get_num_threads())
+    parser.add_argument("--data-root", default=_default_data_root())
+    parser.add_argument(
+        "--cache-dir",
+        default=os.environ.get(
+            "DGL_DOSCOND_CACHE", os.path.expanduser("~/.cache/dgl_doscond")
+        ),
+    )
+    parser.add_argument(
+        "--json", default=os.path.join(HERE, "results", "condense.json")
+    )
+    parser.add_argument("--readme", default=os.path.join(HERE, "README.md"))
+    args = parser.parse_args(argv)
+
+    from dgl_doscond import load_config, load_dataset
+
+    torch.set_num_threads(args.threads)
+    date = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+    records = []
+    for name in args.dataset or ["MUTAG"]:
+        data = load_dataset(
+            name, data_root=args.data_root, cache_dir=args.cache_dir
+        )
+        for gpc in args.gpc or [1]:
+            config = load_config(name, overrides={"condense": {"gpc": gpc}})
+            record = {
+                "dataset": data.name,
+                "gpc": gpc,
+                "iterations": args.iterations,
+                "machine": machine(),
+                "date": date,
+                "command": " ".join(sys.argv),
+                "breakdown": breakdown(
+                    data, config, args.iterations, args.warmup
+                ),
+            }
+            whole_its = args.whole_iterations or config.condense.epochs
+            record["whole_iterations"] = whole_its
+            if args.full:
+                record["whole"] = whole_run(
+                    data.name,
+                    {"condense": {"gpc": gpc, "epochs": whole_its}},
+                    args.data_root,
+                    args.cache_dir,
+                    args.threads,
+                )
+            if args.dcgraph:
+                its = max(2, args.iterations // 4)
+                times = {}
+                for method in ("doscond", "dcgraph"):
+                    times[method] = whole_run(
+                        data.name,
+                        {
+                            "condense": {
+                                "gpc": gpc,
+                                "epochs": its,
+                                "method": method,
+                            }
+                        },
+                        args.data_root,
+                        args.cache_dir,
+                        args.threads,
+                    )["seconds"]
+                record["dcgraph_seconds"] = times
+                record["dcgraph_ratio"] = times["dcgraph"] / times["doscond"]
+            b = record["breakdown"]
+            print(
+                f"{data.name} gpc {gpc}: iteration "
+                f"{1000 * b['iteration']:.1f} ms = "
+                f"{b['iteration'] / b['plain_step']:.2f} x plain step "
+                f"({1000 * b['plain_step']:.1f} ms)"
+                + (
+                    f"; dcgraph/doscond {record['dcgraph_ratio']:.1f}x"
+                    if args.dcgraph
+                    else ""
+                )
+                + (
+                    f"; whole {record['whole']['seconds']:.1f} s, peak "
+                    f"{record['whole']['peak_rss_mb']:.0f} MB"
+                    if args.full
+                    else ""
+                )
+            )
+            records.append(record)
+
+    os.makedirs(os.path.dirname(args.json), exist_ok=True)
+    tmp = args.json + ".tmp"
+    with open(tmp, "w") as handle:
+        json.dump(records, handle, indent=2)
+    os.replace(tmp, args.json)
+    write_readme(args.readme, markdown(records))
+
+
+if __name__ == "__main__":
+    main()
