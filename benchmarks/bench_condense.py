@@ -108,9 +108,7 @@ def breakdown(dataset, config, iterations, warmup, seed=0):
 
             def real(ids=ids):
                 graph, feat = packed.batch(ids)
-                value = task_loss(
-                    model(graph, feat), labels[ids], dataset.task
-                )
+                value = task_loss(model(graph, feat), labels[ids], dataset.task)
                 return [g.detach() for g in torch.autograd.grad(value, params)]
 
             grads_real, dt = _timed(real)

@@ -5,9 +5,12 @@ This module alone reads the environment (``DGL_DOSCOND_DATA``,
 arguments.
 """
 
+import contextlib
 import json
 import logging
 import os
+import signal
+import threading
 
 import click
 from tqdm.auto import tqdm
@@ -47,6 +50,61 @@ def _fail(err):
     raise click.ClickException(str(err)) from err
 
 
+class _Aborted(BaseException):
+    """A signal arrived where no loop can stop cleanly.
+
+    A ``BaseException``, like ``KeyboardInterrupt``, so that no
+    ``except Exception`` on the way swallows it.
+    """
+
+    def __init__(self, signum):
+        super().__init__(signum)
+        self.signum = signum
+
+
+class _Interrupted(click.ClickException):
+    """Exit 128 + the signal number (130 for SIGINT, 143 for SIGTERM)."""
+
+    def __init__(self, message, signum):
+        super().__init__(message)
+        self.exit_code = 128 + signum
+
+
+@contextlib.contextmanager
+def _stop_on_signals(stop):
+    """Route SIGINT and SIGTERM to ``stop`` while the block runs.
+
+    The first signal during the condensation loop asks it to stop after
+    the current iteration (it checkpoints); a second one, or one outside
+    the loop, raises :class:`_Aborted` at once. The previous handlers are
+    restored on exit.
+    """
+
+    def handle(signum, frame):
+        if stop.listening and not stop.is_set():
+            stop.set(signum)
+            logger.warning(
+                "%s: stopping after this iteration (send it again to stop "
+                "at once)",
+                signal.Signals(signum).name,
+            )
+            return
+        raise _Aborted(signum)
+
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers can only be set from the main thread
+        return
+    previous = {
+        signum: signal.signal(signum, handle)
+        for signum in (signal.SIGINT, signal.SIGTERM)
+    }
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
 def _expected_errors():
     from .condense import NonFiniteLossError
     from .config import ConfigError
@@ -63,6 +121,22 @@ def _expected_errors():
         TypeError,
         FileNotFoundError,
     )
+
+
+def _config(dataset, config_path, overrides):
+    """Load the config; an error from the user's file names the file."""
+    from .config import ConfigError, load_config
+
+    try:
+        load_config(dataset, config_path)
+    except ConfigError as err:
+        if config_path is None or str(config_path) in str(err):
+            raise
+        message = str(err).rstrip(".")
+        raise ConfigError(
+            f"{message} (in config file '{config_path}')."
+        ) from None
+    return load_config(dataset, config_path, overrides)
 
 
 def _load(name, ctx_obj, config):
@@ -183,7 +257,16 @@ def _overrides(**sections):
 )
 @click.option("--force", is_flag=True, help="Replace an existing output.")
 @click.option(
-    "--resume", is_flag=True, help="Continue from the checkpoint beside --out."
+    "--resume",
+    is_flag=True,
+    help="Continue from the checkpoint OUT.ckpt (from scratch without one).",
+)
+@click.option(
+    "--checkpoint-every",
+    type=int,
+    default=None,
+    help="Iterations between checkpoints to OUT.ckpt (0: only on "
+    "SIGINT/SIGTERM).",
 )
 @_data_options
 @click.pass_obj
@@ -203,11 +286,17 @@ def condense(
     device,
     force,
     resume,
+    checkpoint_every,
     data_root,
     cache_dir,
 ):
-    """Condense DATASET and write the set (.bin + .json manifest)."""
-    from .config import load_config
+    """Condense DATASET and write the set (.bin + .json manifest).
+
+    SIGINT (Ctrl-C) or SIGTERM during the condensation loop stops it after
+    the current iteration with a checkpoint; the same command with
+    --resume then continues to the same result.
+    """
+    from .condense import CondensationInterrupted, StopRequest
     from .io import check_output_path
     from .pipeline import condense_to_file
 
@@ -215,12 +304,18 @@ def condense(
         raise click.BadParameter(
             f"must be >= 0, got {eval_runs}.", param_hint="--eval-runs"
         )
+    stop = StopRequest()
     try:
-        config = load_config(
+        config = _config(
             dataset,
             config_path,
             _overrides(
-                condense={"method": method, "gpc": gpc, "epochs": epochs},
+                condense={
+                    "method": method,
+                    "gpc": gpc,
+                    "epochs": epochs,
+                    "checkpoint_every": checkpoint_every,
+                },
                 evaluate={"epochs": eval_epochs},
                 model={"backbone": backbone},
             )
@@ -228,26 +323,48 @@ def condense(
         )
         cfg = config.condense
         out = out or f"{dataset}-{cfg.method}-gpc{cfg.gpc}-seed{seed}.bin"
-        check_output_path(out, force=force or resume)
+        checkpoint = out + ".ckpt"
+        check_output_path(out, force=force)
         device = _device(device)
-        data = _load(dataset, _context(data_root, cache_dir), config)
-        manifest, evaluation = condense_to_file(
-            data,
-            config,
-            out,
-            seed=seed,
-            eval_runs=eval_runs,
-            device=device,
-            progress=obj["progress"],
-            force=force or resume,
-            checkpoint_path=out + ".ckpt",
-            resume=resume,
-        )
+        with _stop_on_signals(stop):
+            data = _load(dataset, _context(data_root, cache_dir), config)
+            manifest, evaluation = condense_to_file(
+                data,
+                config,
+                out,
+                seed=seed,
+                eval_runs=eval_runs,
+                device=device,
+                progress=obj["progress"],
+                force=force,
+                checkpoint_path=checkpoint,
+                resume=resume,
+                stop=stop,
+            )
     except _expected_errors() as err:
         _fail(err)
+    except CondensationInterrupted as err:
+        raise _Interrupted(
+            f"interrupted at iteration {err.iteration}; checkpoint at "
+            f"'{err.checkpoint_path}'; rerun the same command with --resume "
+            "to continue.",
+            stop.reason or signal.SIGINT,
+        ) from None
+    except _Aborted as err:
+        kept = (
+            f"the checkpoint '{checkpoint}' is kept: rerun the same command "
+            "with --resume to continue from it"
+            if os.path.exists(checkpoint)
+            else "nothing was written"
+        )
+        raise _Interrupted(
+            f"interrupted by {signal.Signals(err.signum).name} before "
+            f"'{out}' was written; {kept}.",
+            err.signum,
+        ) from None
 
-    if os.path.exists(out + ".ckpt"):
-        os.remove(out + ".ckpt")
+    if os.path.exists(checkpoint):
+        os.remove(checkpoint)
     click.echo(
         f"{cfg.method} on {data.name}: {manifest['num_graphs']} graphs "
         f"({manifest['num_graphs'] / manifest['num_train_graphs']:.2%} of "
@@ -312,7 +429,6 @@ def evaluate(
     cache_dir,
 ):
     """Train fresh classifiers on TRAIN and report the test score."""
-    from .config import load_config
     from .evaluate import evaluate as run_evaluation
     from .io import atomic_write
     from .pipeline import load_training_set
@@ -322,7 +438,7 @@ def evaluate(
             f"must be >= 1, got {runs}.", param_hint="--runs"
         )
     try:
-        config = load_config(
+        config = _config(
             dataset,
             config_path,
             _overrides(
@@ -435,3 +551,7 @@ def info(path):
             f"{evaluation['std']:.4f} over {evaluation['runs']} runs"
         )
     click.echo("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()

@@ -12,8 +12,8 @@ between two matchings.
 Letters: G synthetic graphs, N nodes per synthetic graph, D features.
 """
 
+import contextlib
 import logging
-import math
 import os
 import time
 from dataclasses import dataclass, field
@@ -23,6 +23,7 @@ from tqdm.auto import tqdm
 
 from .backbones import build_backbone
 from .config import dcgraph_steps
+from .io import load_checkpoint, save_checkpoint
 from .matching import (
     bound_regularizer,
     gradient_distance,
@@ -32,7 +33,13 @@ from .matching import (
 from .packing import PackedGraphs
 from .synthetic import SyntheticGraphSet, temperature
 
-__all__ = ["Condensation", "NonFiniteLossError", "condense"]
+__all__ = [
+    "Condensation",
+    "CondensationInterrupted",
+    "NonFiniteLossError",
+    "StopRequest",
+    "condense",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -41,8 +48,78 @@ logger = logging.getLogger(__name__)
 _MODEL_STREAM, _DATA_STREAM = 0, 1
 
 
+# Condense settings that may change between a run and its resumption; any
+# other difference makes the checkpoint belong to another problem.
+_RESUMABLE = {
+    "epochs",
+    "lr_feat",
+    "lr_adj",
+    "lr_drop_at",
+    "checkpoint_every",
+    "log_every",
+    "coreset_epochs",
+}
+
+
 class NonFiniteLossError(FloatingPointError):
     """The matching loss or a synthetic parameter stopped being finite."""
+
+
+class CondensationInterrupted(Exception):
+    """A :class:`StopRequest` stopped the loop after a checkpoint.
+
+    Attributes
+    ----------
+    iteration : int
+        Iterations completed; the resumed run starts here.
+    checkpoint_path : str or None
+        The checkpoint written on stopping (None without a path).
+    """
+
+    def __init__(self, iteration, checkpoint_path):
+        self.iteration = iteration
+        self.checkpoint_path = checkpoint_path
+        where = (
+            f"the checkpoint is at '{checkpoint_path}'; call condense() "
+            "again with resume=True to continue"
+            if checkpoint_path
+            else "no checkpoint_path was given, so the progress is lost"
+        )
+        super().__init__(
+            f"Condensation stopped at iteration {iteration}; {where}."
+        )
+
+
+class StopRequest:
+    """Ask a running :func:`condense` to stop after its current iteration.
+
+    Setting it only flips a flag, so it is safe from a signal handler or
+    another thread. The loop then writes its checkpoint and raises
+    :class:`CondensationInterrupted`.
+
+    Attributes
+    ----------
+    reason : object
+        What :meth:`set` was given (e.g. the signal number).
+    listening : bool
+        True while a condensation loop polls this request; a caller can
+        act at once instead when nothing is listening.
+    """
+
+    def __init__(self):
+        self.reason = None
+        self.listening = False
+        self._set = False
+
+    def set(self, reason=None):
+        self.reason = reason
+        self._set = True
+
+    def is_set(self):
+        return self._set
+
+    def __repr__(self):
+        return f"StopRequest(set={self._set}, reason={self.reason!r})"
 
 
 @dataclass
@@ -135,10 +212,47 @@ def _init_synthetic(
     )
 
 
-def _save_checkpoint(path, state):
-    tmp = f"{path}.tmp{os.getpid()}"
-    torch.save(state, tmp)
-    os.replace(tmp, path)
+def _identity(dataset, config, seed):
+    """What a checkpoint must share with the run that resumes it, as a
+    flat mapping ``{"condense.gpc": 1, ...}``."""
+    identity = {
+        "dataset": dataset.name,
+        "split_hash": dataset.split_hash,
+        "seed": seed,
+    }
+    sections = config.to_dict()
+    for section in ("model", "condense"):
+        for key, value in sections[section].items():
+            if section != "condense" or key not in _RESUMABLE:
+                identity[f"{section}.{key}"] = value
+    return identity
+
+
+@contextlib.contextmanager
+def _listening(stop):
+    """Mark a StopRequest as polled while the loop runs."""
+    if not isinstance(stop, StopRequest):
+        yield
+        return
+    stop.listening = True
+    try:
+        yield
+    finally:
+        stop.listening = False
+
+
+def _non_finite(what, iteration, cfg, checkpoint):
+    kept = (
+        f" The last good checkpoint ({checkpoint[1]} iterations done) is "
+        f"kept at '{checkpoint[0]}'."
+        if checkpoint
+        else ""
+    )
+    return NonFiniteLossError(
+        f"{what} at iteration {iteration}. The learning rates (lr_feat="
+        f"{cfg.lr_feat}, lr_adj={cfg.lr_adj}) are likely too high for this "
+        f"dataset; lower them in the config.{kept}"
+    )
 
 
 def condense(
@@ -149,6 +263,7 @@ def condense(
     progress=False,
     checkpoint_path=None,
     resume=False,
+    stop=None,
 ):
     """Condense the training split of ``dataset`` into synthetic graphs.
 
@@ -169,11 +284,33 @@ def condense(
         Where to write a checkpoint every ``condense.checkpoint_every``
         iterations (atomically).
     resume : bool
-        Continue from ``checkpoint_path`` when it exists.
+        Continue from ``checkpoint_path`` when it exists (from scratch,
+        with an info log, when it does not).
+    stop : StopRequest or threading.Event, optional
+        Polled after every iteration; once set, the loop writes a
+        checkpoint and raises :class:`CondensationInterrupted`. The
+        library installs no signal handler: the caller sets it.
 
     Returns
     -------
     Condensation
+
+    Raises
+    ------
+    NonFiniteLossError
+        When the loss or a synthetic parameter is NaN or infinite; the
+        last checkpoint, written before, is kept.
+    CondensationInterrupted
+        When ``stop`` was set before the last iteration.
+    ValueError
+        On a checkpoint that cannot be read or was made for another
+        dataset, seed or configuration.
+
+    Notes
+    -----
+    A resumed run is bit-identical to an uninterrupted one on the CPU
+    with the same seed and thread count: every iteration draws its
+    backbone, real batches and noise from seeds of its own.
     """
     cfg = config.condense
     if cfg.method not in ("doscond", "dcgraph"):
@@ -219,14 +356,44 @@ def condense(
     opt_feat = torch.optim.Adam([synthetic.feat], lr=cfg.lr_feat)
     opt_adj = torch.optim.Adam([synthetic.adj_logits], lr=cfg.lr_adj)
     history, start, elapsed = [], 0, 0.0
-    if resume and checkpoint_path and os.path.exists(checkpoint_path):
-        state = torch.load(checkpoint_path, map_location=device)
+    identity = _identity(dataset, config, seed)
+    have_checkpoint = bool(checkpoint_path) and os.path.exists(checkpoint_path)
+    if resume and have_checkpoint:
+        state = load_checkpoint(checkpoint_path, identity, device)
         synthetic.load_state_dict(state["synthetic"])
         opt_feat.load_state_dict(state["opt_feat"])
         opt_adj.load_state_dict(state["opt_adj"])
         history, start = state["history"], state["iteration"]
         density_init, elapsed = state["density_init"], state["seconds"]
         logger.info("resumed from %s at iteration %d", checkpoint_path, start)
+    elif resume:
+        logger.info(
+            "no checkpoint at %s; starting from scratch", checkpoint_path
+        )
+    elif have_checkpoint:
+        logger.info(
+            "not resuming: %s will be overwritten (resume=True continues "
+            "from it)",
+            checkpoint_path,
+        )
+    # (path, iteration) of the last checkpoint known to hold finite state.
+    good = (checkpoint_path, start) if resume and have_checkpoint else None
+
+    def save(done):
+        save_checkpoint(
+            checkpoint_path,
+            {
+                "identity": identity,
+                "iteration": done,
+                "synthetic": synthetic.state_dict(),
+                "opt_feat": opt_feat.state_dict(),
+                "opt_adj": opt_adj.state_dict(),
+                "history": history,
+                "density_init": density_init,
+                "seconds": elapsed + time.perf_counter() - tic,
+            },
+        )
+        return (checkpoint_path, done)
 
     bar = tqdm(
         range(start, cfg.epochs),
@@ -237,134 +404,131 @@ def condense(
         dynamic_ncols=True,
     )
     tic = time.perf_counter()
-    for iteration in bar:
-        scale = 0.1 if iteration >= cfg.lr_drop_at else 1.0
-        for opt, lr in ((opt_feat, cfg.lr_feat), (opt_adj, cfg.lr_adj)):
-            for group in opt.param_groups:
-                group["lr"] = lr * scale
-        tau = temperature(iteration, cfg.tau_start, cfg.tau_end, cfg.tau_anneal)
-        data_gen = torch.Generator(device=device).manual_seed(
-            _seed(seed, iteration, _DATA_STREAM)
-        )
-        model = _fresh_model(
-            config.model,
-            dataset.feat_dim,
-            out_feats,
-            _seed(seed, iteration, _MODEL_STREAM),
-            device,
-        )
-        params = list(model.parameters())
-        axes = output_axes(model)
-        model_opt = torch.optim.Adam(params, lr=cfg.lr_model) if inner else None
+    with _listening(stop), bar:
+        for iteration in bar:
+            scale = 0.1 if iteration >= cfg.lr_drop_at else 1.0
+            for opt, lr in ((opt_feat, cfg.lr_feat), (opt_adj, cfg.lr_adj)):
+                for group in opt.param_groups:
+                    group["lr"] = lr * scale
+            tau = temperature(
+                iteration, cfg.tau_start, cfg.tau_end, cfg.tau_anneal
+            )
+            data_gen = torch.Generator(device=device).manual_seed(
+                _seed(seed, iteration, _DATA_STREAM)
+            )
+            model = _fresh_model(
+                config.model,
+                dataset.feat_dim,
+                out_feats,
+                _seed(seed, iteration, _MODEL_STREAM),
+                device,
+            )
+            params = list(model.parameters())
+            axes = output_axes(model)
+            model_opt = (
+                torch.optim.Adam(params, lr=cfg.lr_model) if inner else None
+            )
 
-        for step in range(outer):
-            adj_syn = synthetic.sample(tau, generator=data_gen)
-            match = adj_syn.new_zeros(())
-            for pool, sl in groups:
-                # Real gradient: B graphs drawn without replacement.
-                take = torch.randperm(
-                    len(pool), generator=data_gen, device=device
-                )[: cfg.batch_real]
-                ids = pool[take]
-                graph, feat = packed.batch(ids)
-                loss_real = task_loss(
-                    model(graph, feat), labels_real[ids], dataset.task
-                )
-                grads_real = [
-                    g.detach() for g in torch.autograd.grad(loss_real, params)
-                ]
+            for step in range(outer):
+                adj_syn = synthetic.sample(tau, generator=data_gen)
+                match = adj_syn.new_zeros(())
+                for pool, sl in groups:
+                    # Real gradient: B graphs drawn without replacement.
+                    take = torch.randperm(
+                        len(pool), generator=data_gen, device=device
+                    )[: cfg.batch_real]
+                    ids = pool[take]
+                    graph, feat = packed.batch(ids)
+                    loss_real = task_loss(
+                        model(graph, feat), labels_real[ids], dataset.task
+                    )
+                    grads_real = [
+                        g.detach()
+                        for g in torch.autograd.grad(loss_real, params)
+                    ]
 
-                # Synthetic gradient, kept for the second-order step.
-                logits_syn = model.forward_dense(
-                    adj_syn[sl], synthetic.feat[sl]
-                )
-                loss_syn = task_loss(
-                    logits_syn, synthetic.labels[sl], dataset.task
-                )
-                grads_syn = torch.autograd.grad(
-                    loss_syn, params, create_graph=True
-                )
-                match = match + gradient_distance(
-                    grads_syn, grads_real, cfg.distance, axes
-                )
-                if cfg.bound_reg:
-                    match = match + bound_regularizer(
-                        adj_syn[sl], synthetic.feat[sl], dataset.num_classes
+                    # Synthetic gradient, kept for the second-order step.
+                    logits_syn = model.forward_dense(
+                        adj_syn[sl], synthetic.feat[sl]
+                    )
+                    loss_syn = task_loss(
+                        logits_syn, synthetic.labels[sl], dataset.task
+                    )
+                    grads_syn = torch.autograd.grad(
+                        loss_syn, params, create_graph=True
+                    )
+                    match = match + gradient_distance(
+                        grads_syn, grads_real, cfg.distance, axes
+                    )
+                    if cfg.bound_reg:
+                        match = match + bound_regularizer(
+                            adj_syn[sl], synthetic.feat[sl], dataset.num_classes
+                        )
+
+                density = synthetic.density()
+                loss = match + cfg.beta * torch.relu(density - density_init)
+                if not torch.isfinite(loss):
+                    raise _non_finite(
+                        f"The matching loss became {loss.item()}",
+                        iteration,
+                        cfg,
+                        good,
+                    )
+                opt_feat.zero_grad()
+                opt_adj.zero_grad()
+                loss.backward()
+                opt_feat.step()
+                opt_adj.step()
+                if not all(
+                    torch.isfinite(p).all() for p in synthetic.parameters()
+                ):
+                    raise _non_finite(
+                        "A synthetic parameter stopped being finite",
+                        iteration,
+                        cfg,
+                        good,
                     )
 
-            density = synthetic.density()
-            loss = match + cfg.beta * torch.relu(density - density_init)
-            if not torch.isfinite(loss):
-                raise NonFiniteLossError(
-                    f"The matching loss became {loss.item()} at iteration "
-                    f"{iteration}. The learning rates (lr_feat="
-                    f"{cfg.lr_feat}, lr_adj={cfg.lr_adj}) are likely too "
-                    "high for this dataset; lower them in the config."
+                if step == outer - 1:
+                    break
+                # DC-Graph: train the backbone on the current synthetic set.
+                for _ in range(inner):
+                    with torch.no_grad():
+                        adj_fixed = synthetic.sample(tau, generator=data_gen)
+                        feat_fixed = synthetic.feat.detach()
+                    loss_model = task_loss(
+                        model.forward_dense(adj_fixed, feat_fixed),
+                        synthetic.labels,
+                        dataset.task,
+                    )
+                    model_opt.zero_grad()
+                    loss_model.backward()
+                    model_opt.step()
+
+            if iteration % cfg.log_every == 0 or iteration == cfg.epochs - 1:
+                point = {
+                    "iteration": iteration,
+                    "loss": loss.item(),
+                    "match": match.item(),
+                    "density": density.item(),
+                    "tau": tau,
+                }
+                history.append(point)
+                bar.set_postfix(
+                    loss=f"{point['loss']:.4f}",
+                    tau=f"{tau:.3f}",
+                    density=f"{point['density']:.3f}",
                 )
-            opt_feat.zero_grad()
-            opt_adj.zero_grad()
-            loss.backward()
-            opt_feat.step()
-            opt_adj.step()
-
-            if step == outer - 1:
-                break
-            # DC-Graph: train the backbone on the current synthetic set.
-            for _ in range(inner):
-                with torch.no_grad():
-                    adj_fixed = synthetic.sample(tau, generator=data_gen)
-                    feat_fixed = synthetic.feat.detach()
-                loss_model = task_loss(
-                    model.forward_dense(adj_fixed, feat_fixed),
-                    synthetic.labels,
-                    dataset.task,
-                )
-                model_opt.zero_grad()
-                loss_model.backward()
-                model_opt.step()
-
-        if iteration % cfg.log_every == 0 or iteration == cfg.epochs - 1:
-            point = {
-                "iteration": iteration,
-                "loss": loss.item(),
-                "match": match.item(),
-                "density": density.item(),
-                "tau": tau,
-            }
-            history.append(point)
-            bar.set_postfix(
-                loss=f"{point['loss']:.4f}",
-                tau=f"{tau:.3f}",
-                density=f"{point['density']:.3f}",
+            # Checkpoint when due or asked to stop (the last one is not needed).
+            done = iteration + 1
+            stopping = stop is not None and stop.is_set() and done < cfg.epochs
+            due = (
+                bool(cfg.checkpoint_every) and done % cfg.checkpoint_every == 0
             )
-        done = iteration + 1
-        if (
-            checkpoint_path
-            and cfg.checkpoint_every
-            and done % cfg.checkpoint_every == 0
-            and done < cfg.epochs
-        ):
-            _save_checkpoint(
-                checkpoint_path,
-                {
-                    "iteration": done,
-                    "synthetic": synthetic.state_dict(),
-                    "opt_feat": opt_feat.state_dict(),
-                    "opt_adj": opt_adj.state_dict(),
-                    "history": history,
-                    "density_init": density_init,
-                    "seconds": elapsed + time.perf_counter() - tic,
-                },
-            )
-
-    bar.close()
-    if not all(
-        math.isfinite(p.abs().max().item()) for p in synthetic.parameters()
-    ):
-        raise NonFiniteLossError(
-            "A synthetic parameter is not finite after condensation; lower "
-            "the learning rates in the config."
-        )
+            if checkpoint_path and (stopping or (due and done < cfg.epochs)):
+                good = save(done)
+            if stopping:
+                raise CondensationInterrupted(done, checkpoint_path)
     return Condensation(
         synthetic=synthetic.cpu(),
         history=history,

@@ -10,7 +10,7 @@ import logging
 from . import coresets
 from .condense import condense
 from .evaluate import evaluate
-from .io import load_condensed, save_condensed
+from .io import check_output_path, load_condensed, save_condensed
 
 __all__ = ["CondensedSet", "condense_to_file", "run_method"]
 
@@ -42,6 +42,7 @@ def run_method(
     progress=False,
     checkpoint_path=None,
     resume=False,
+    stop=None,
 ):
     """Build a condensed set with ``config.condense.method``.
 
@@ -56,6 +57,9 @@ def run_method(
         Checkpoint file of the matching methods.
     resume : bool
         Continue from ``checkpoint_path``.
+    stop : dgl_doscond.condense.StopRequest, optional
+        Lets the caller stop a matching method cleanly (see
+        :func:`dgl_doscond.condense.condense`); coresets ignore it.
 
     Returns
     -------
@@ -85,6 +89,7 @@ def run_method(
         progress=progress,
         checkpoint_path=checkpoint_path,
         resume=resume,
+        stop=stop,
     )
     return CondensedSet(
         result.graphs(),
@@ -116,14 +121,21 @@ def condense_to_file(
     force=False,
     checkpoint_path=None,
     resume=False,
+    stop=None,
 ):
     """Condense, save to ``out`` (``.bin`` and ``.json``), and evaluate.
+
+    The arguments are those of :func:`run_method`, plus ``out``, the
+    ``.bin`` path, ``eval_runs``, the evaluation runs (0: none), and
+    ``force``, which lets an existing output be replaced. The output is
+    checked before any work, so that a bad path fails at once.
 
     Returns
     -------
     (dict, EvaluationResult or None)
         The manifest as written and the evaluation, when ``eval_runs > 0``.
     """
+    check_output_path(out, force=force)
     condensed = run_method(
         dataset,
         config,
@@ -132,6 +144,7 @@ def condense_to_file(
         progress=progress,
         checkpoint_path=checkpoint_path,
         resume=resume,
+        stop=stop,
     )
     evaluation = None
     if eval_runs > 0:
