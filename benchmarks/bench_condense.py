@@ -50,12 +50,6 @@ def _default_data_root():
     return os.path.abspath(shared) if os.path.isdir(shared) else None
 
 
-def _timed(fn):
-    tic = time.perf_counter()
-    out = fn()
-    return out, time.perf_counter() - tic
-
-
 def breakdown(dataset, config, iterations, warmup, seed=0):
     """Median seconds of each part of an outer iteration, and of a plain
     training step on the same real batch."""
@@ -86,79 +80,72 @@ def breakdown(dataset, config, iterations, warmup, seed=0):
 
     parts = {k: [] for k in ("model", "real", "synthetic", "match", "step")}
     plain, total = [], []
+    clock = time.perf_counter
     for it in range(warmup + iterations):
-        tic = time.perf_counter()
-        model, t_model = _timed(
-            lambda it=it: _fresh_model(
-                config.model, dataset.feat_dim, out_feats, it, "cpu"
-            )
+        times = dict.fromkeys(parts, 0.0)
+        tic = start = clock()
+        model = _fresh_model(
+            config.model, dataset.feat_dim, out_feats, it, "cpu"
         )
         params = list(model.parameters())
         axes = output_axes(model)
-        t_real = t_syn = t_match = 0.0
-        adj, t_sample = _timed(lambda: syn.sample(0.5, generator=gen))
-        t_syn += t_sample
-        loss = 0.0
-        batch_ids = []
+        times["model"] = clock() - tic
+
+        tic = clock()
+        adj = syn.sample(0.5, generator=gen)
+        times["synthetic"] += clock() - tic
+        loss, batch_ids = 0.0, []
         for pool, sl in groups:
-            ids = pool[torch.randperm(len(pool), generator=gen)][
-                : cfg.batch_real
-            ]
+            tic = clock()
+            take = torch.randperm(len(pool), generator=gen)[: cfg.batch_real]
+            ids = pool[take]
             batch_ids.append(ids)
+            graph, feat = packed.batch(ids)
+            value = task_loss(model(graph, feat), labels[ids], dataset.task)
+            grads_real = [
+                g.detach() for g in torch.autograd.grad(value, params)
+            ]
+            times["real"] += clock() - tic
 
-            def real(ids=ids):
-                graph, feat = packed.batch(ids)
-                value = task_loss(model(graph, feat), labels[ids], dataset.task)
-                return [g.detach() for g in torch.autograd.grad(value, params)]
-
-            grads_real, dt = _timed(real)
-            t_real += dt
-
-            def synthetic(sl=sl):
-                value = task_loss(
-                    model.forward_dense(adj[sl], syn.feat[sl]),
-                    syn.labels[sl],
-                    dataset.task,
-                )
-                return torch.autograd.grad(value, params, create_graph=True)
-
-            grads_syn, dt = _timed(synthetic)
-            t_syn += dt
-            dist, dt = _timed(
-                lambda g=grads_syn, r=grads_real: gradient_distance(
-                    g, r, cfg.distance, axes
-                )
+            tic = clock()
+            value = task_loss(
+                model.forward_dense(adj[sl], syn.feat[sl]),
+                syn.labels[sl],
+                dataset.task,
             )
-            t_match += dt
-            loss = loss + dist
+            grads_syn = torch.autograd.grad(value, params, create_graph=True)
+            times["synthetic"] += clock() - tic
 
-        def backward():
-            opt_feat.zero_grad()
-            opt_adj.zero_grad()
-            (loss + cfg.beta * syn.density()).backward()
+            tic = clock()
+            loss = loss + gradient_distance(
+                grads_syn, grads_real, cfg.distance, axes
+            )
+            times["match"] += clock() - tic
 
-        _, dt = _timed(backward)
-        t_match += dt
-        _, t_step = _timed(lambda: (opt_feat.step(), opt_adj.step()))
-        elapsed = time.perf_counter() - tic
+        tic = clock()
+        opt_feat.zero_grad()
+        opt_adj.zero_grad()
+        (loss + cfg.beta * syn.density()).backward()
+        times["match"] += clock() - tic
+        tic = clock()
+        opt_feat.step()
+        opt_adj.step()
+        times["step"] = clock() - tic
+        elapsed = clock() - start
 
         # The floor: one plain training step on the same real batch.
         ids = torch.cat(batch_ids)
         optimizer = torch.optim.Adam(params, lr=1e-3)
-
-        def plain_step():
-            graph, feat = packed.batch(ids)
-            value = task_loss(model(graph, feat), labels[ids], dataset.task)
-            optimizer.zero_grad()
-            value.backward()
-            optimizer.step()
-
-        _, t_plain = _timed(plain_step)
+        tic = clock()
+        graph, feat = packed.batch(ids)
+        value = task_loss(model(graph, feat), labels[ids], dataset.task)
+        optimizer.zero_grad()
+        value.backward()
+        optimizer.step()
+        t_plain = clock() - tic
         if it >= warmup:
-            for key, value in zip(
-                parts, (t_model, t_real, t_syn, t_match, t_step)
-            ):
-                parts[key].append(value)
+            for key in parts:
+                parts[key].append(times[key])
             total.append(elapsed)
             plain.append(t_plain)
 
