@@ -553,5 +553,86 @@ def info(path):
     click.echo("\n".join(lines))
 
 
+@main.command()
+@click.argument("path", type=click.Path(dir_okay=False), required=False)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Folder for the PNGs (created; default: PATH without .bin, "
+    "plus '-plots').",
+)
+@click.option(
+    "--per-class",
+    type=int,
+    default=2,
+    show_default=True,
+    help="Graphs drawn per class.",
+)
+@click.option(
+    "--results",
+    type=click.Path(file_okay=False, exists=True),
+    default=None,
+    help="Instead of PATH: a folder of results-table JSONs; draws score "
+    "against graphs per class for --dataset.",
+)
+@click.option("--dataset", default=None, help="Dataset of the --results chart.")
+@click.option(
+    "--whole",
+    type=click.Path(dir_okay=False, exists=True),
+    default=None,
+    help="JSON of a whole-dataset evaluation, drawn as a line.",
+)
+@_data_options
+def plot(
+    path, out_dir, per_class, results, dataset, whole, data_root, cache_dir
+):
+    """Draw a condensed set (curves, graphs, distributions) or a results
+    chart."""
+    from . import plots
+    from .data import load_dataset
+    from .io import load_condensed
+
+    if (path is None) == (results is None):
+        raise click.UsageError("Give either PATH or --results DIR.")
+    try:
+        if results is not None:
+            if not dataset:
+                raise click.UsageError("--results needs --dataset NAME.")
+            out_dir = out_dir or results
+            os.makedirs(out_dir, exist_ok=True)
+            line = None
+            if whole:
+                with open(whole, encoding="utf-8") as handle:
+                    record = json.load(handle)
+                line = (record["mean"], record["std"])
+            written = [
+                plots.plot_scores(
+                    plots.results_rows(results, dataset),
+                    os.path.join(out_dir, f"scores-{dataset}.png"),
+                    whole=line,
+                )
+            ]
+        else:
+            _, _, manifest = load_condensed(path)
+            out_dir = out_dir or os.path.splitext(path)[0] + "-plots"
+            os.makedirs(out_dir, exist_ok=True)
+            data = load_dataset(
+                manifest["dataset"],
+                data_root=data_root,
+                cache_dir=os.path.expanduser(cache_dir),
+                split_seed=manifest.get("split_seed") or 0,
+                feat_encoding=manifest.get("feat_encoding", "onehot"),
+            )
+            written = plots.plot_condensed(
+                path, data, out_dir, per_class=per_class
+            )
+    except _expected_errors() as err:
+        _fail(err)
+    for item in written:
+        click.echo(item)
+
+
 if __name__ == "__main__":
     main()

@@ -183,6 +183,22 @@ def _matching_groups(classes_train, synthetic, matching):
     return groups
 
 
+def _training_classes(dataset, cfg):
+    """Class of every graph; multi-task sets form one group (class 0) of
+    the graphs with at least one label, matched in one mixed batch."""
+    if dataset.num_tasks == 1:
+        return dataset.graph_classes()
+    if cfg.matching != "mixed" or cfg.init != "real":
+        raise NotImplementedError(
+            f"{dataset.name} has {dataset.num_tasks} tasks, so its graphs "
+            "have no single class: set 'matching: mixed' and 'init: real' "
+            "in the config (the synthetic graphs then take the labels of "
+            "the real graphs they start from)."
+        )
+    labelled = ~torch.isnan(dataset.labels).all(dim=1)
+    return torch.where(labelled, 0, -1).long()
+
+
 def _init_synthetic(
     dataset,
     train_graphs,
@@ -329,7 +345,7 @@ def condense(
     train_ids = dataset.split["train"]
     train_graphs = [dataset.graphs[i] for i in train_ids.tolist()]
     train_labels = dataset.labels[train_ids]
-    classes_train = dataset.graph_classes()[train_ids]
+    classes_train = _training_classes(dataset, cfg)[train_ids]
     packed = PackedGraphs(train_graphs, device=device)
     labels_real = train_labels.to(device)
 

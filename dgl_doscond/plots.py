@@ -408,6 +408,52 @@ def plot_scores(rows, path, whole=None, ylabel="test score"):
     return _save(fig, path)
 
 
+def results_rows(results_dir, dataset):
+    """Rows for :func:`plot_scores` from a folder of per-cell result JSONs.
+
+    Each JSON (as written by ``examples/benchmark_table.py``) has
+    ``dataset``, ``method``, ``gpc``, ``seed`` and ``evaluation.scores``.
+    A row's mean is over all runs of all seeds; its std is that of the
+    per-seed means.
+
+    Returns
+    -------
+    list of dict
+        ``{"method", "gpc", "mean", "std", "seeds"}``, sorted.
+    """
+    import json
+
+    if not os.path.isdir(results_dir):
+        raise ValueError(f"Results folder '{results_dir}' does not exist.")
+    cells = {}
+    for name in sorted(os.listdir(results_dir)):
+        if not name.endswith(".json"):
+            continue
+        with open(os.path.join(results_dir, name), encoding="utf-8") as fh:
+            record = json.load(fh)
+        if record.get("dataset") != dataset or not record.get("evaluation"):
+            continue
+        key = (record["method"], int(record["gpc"]))
+        cells.setdefault(key, []).append(record["evaluation"]["scores"])
+    rows = []
+    for (method, gpc), per_seed in sorted(cells.items()):
+        means = [float(np.mean(s)) for s in per_seed]
+        rows.append(
+            {
+                "method": method,
+                "gpc": gpc,
+                "mean": float(np.mean(np.concatenate(per_seed))),
+                "std": float(np.std(means)) if len(means) > 1 else None,
+                "seeds": len(means),
+            }
+        )
+    if not rows:
+        raise ValueError(
+            f"No result for dataset '{dataset}' in '{results_dir}'."
+        )
+    return rows
+
+
 def plot_condensed(path_bin, dataset, out_dir, per_class=2):
     """All figures of a saved condensed set, into ``out_dir``.
 

@@ -16,6 +16,18 @@ def pytest_configure(config):
     )
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _one_thread():
+    """One torch thread: the tests' small ops gain nothing from more, and
+    CI's two cores may be shared."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(scope="session")
 def data_root():
     """The offline benchmark data (shared/data next to the checkout)."""

@@ -220,3 +220,35 @@ def test_datasets_lists_statistics(run):
     }
     assert "188" in lines["MUTAG"] and "17.93" in lines["MUTAG"]
     assert "1210/151/152" in lines["ogbg-molbace"]
+
+
+def test_plot_writes_pngs_of_a_saved_set(run, tmp_path):
+    out = tmp_path / "mutag.bin"
+    assert _tiny_condense(run, out).exit_code == 0
+    result = run("plot", str(out))
+    assert result.exit_code == 0, result.output
+    folder = tmp_path / "mutag-plots"
+    names = sorted(p.name for p in folder.iterdir())
+    assert names == ["curves.png", "distributions.png", "graphs.png"]
+    for name in names:
+        assert (folder / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_plot_scores_from_results_folder(run, tmp_path):
+    results = tmp_path / "results"
+    results.mkdir()
+    for seed, scores in ((0, [70.0, 80.0]), (1, [90.0, 80.0])):
+        cell = {
+            "dataset": "MUTAG",
+            "method": "doscond",
+            "gpc": 1,
+            "seed": seed,
+            "evaluation": {"scores": scores},
+        }
+        (results / f"c{seed}.json").write_text(json.dumps(cell))
+    result = run("plot", "--results", str(results), "--dataset", "MUTAG")
+    assert result.exit_code == 0, result.output
+    png = results / "scores-MUTAG.png"
+    assert png.read_bytes()[:4] == b"\x89PNG"
+    missing = run("plot", "--results", str(results), "--dataset", "NCI1")
+    assert missing.exit_code == 1 and "No result for dataset" in missing.output

@@ -164,3 +164,35 @@ def test_short_condensation_beats_random_subset_of_same_size(mutag):
 
     doscond, random = mean_score("doscond"), mean_score("random")
     assert doscond > random + 5, (doscond, random)
+
+
+def _multitask_dataset():
+    import dgl
+
+    gen = torch.Generator().manual_seed(0)
+    graphs = []
+    for i in range(80):
+        size = 5 + i % 4
+        src = torch.arange(size - 1)
+        graph = dgl.graph(
+            (torch.cat([src, src + 1]), torch.cat([src + 1, src])),
+            num_nodes=size,
+        )
+        graph.ndata["feat"] = torch.rand(size, 4, generator=gen)
+        graphs.append(graph)
+    labels = (torch.rand(80, 3, generator=gen) > 0.5).float()
+    labels[::7, 1] = float("nan")  # missing labels
+    return GraphDataset.from_graphs(graphs, labels, name="toy-multitask")
+
+
+def test_multitask_binary_labels_with_mixed_matching():
+    data = _multitask_dataset()
+    assert data.task == "binary" and data.num_tasks == 3
+    result = condense(data, _config("toy", gpc=4, matching="mixed"), seed=0)
+    assert result.labels.shape == (4, 3)
+    config = _config("toy")
+    scores = evaluate(data, config, result.graphs(), result.labels, runs=1)
+    assert 0 <= scores.scores[0] <= 1
+
+    with pytest.raises(NotImplementedError, match="matching: mixed"):
+        condense(data, _config("toy", matching="per_class"), seed=0)
