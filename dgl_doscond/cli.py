@@ -554,6 +554,87 @@ def info(path):
 
 
 @main.command()
+@click.option("--dataset", required=True, help="Dataset of the sets.")
+@click.argument(
+    "paths", nargs=-1, required=True, type=click.Path(dir_okay=False)
+)
+@click.option(
+    "--backbone",
+    "backbones",
+    multiple=True,
+    default=("gcn", "gin", "sage", "mlp"),
+    show_default=True,
+    help="Evaluation backbone (repeatable).",
+)
+@click.option("--runs", type=int, default=None, help="Runs per cell.")
+@click.option("--epochs", type=int, default=None, help="Epochs per run.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="Output prefix: writes PREFIX.md and PREFIX.json.",
+)
+@click.option("--force", is_flag=True, help="Replace existing outputs.")
+@_data_options
+@click.pass_obj
+def report(
+    obj,
+    dataset,
+    paths,
+    backbones,
+    runs,
+    epochs,
+    seed,
+    out,
+    force,
+    data_root,
+    cache_dir,
+):
+    """Cross-architecture matrix: every set in PATHS with every backbone."""
+    from .config import BACKBONES
+    from .io import atomic_write
+    from .report import cross_architecture, to_markdown
+
+    try:
+        for name in backbones:
+            if name not in BACKBONES:
+                raise ValueError(
+                    f"Unknown backbone {name!r}. Valid backbones: "
+                    f"{', '.join(BACKBONES)}."
+                )
+        targets = [out + ".md", out + ".json"]
+        folder = os.path.dirname(os.path.abspath(out))
+        if not os.path.isdir(folder):
+            raise ValueError(
+                f"The output folder '{folder}' does not exist; create it."
+            )
+        for target in targets:
+            if os.path.exists(target) and not force:
+                raise ValueError(
+                    f"'{target}' exists already; pass --force to replace it."
+                )
+        config = _config(dataset, None, _overrides(evaluate={"epochs": epochs}))
+        data = _load(dataset, _context(data_root, cache_dir), config)
+        matrix = cross_architecture(
+            data, config, list(paths), list(backbones), runs=runs, seed=seed
+        )
+    except _expected_errors() as err:
+        _fail(err)
+
+    table = to_markdown(matrix)
+    texts = [table + "\n", json.dumps(matrix, indent=2) + "\n"]
+    for target, text in zip(targets, texts):
+
+        def write(tmp, text=text):
+            with open(tmp, "w", encoding="utf-8") as handle:
+                handle.write(text)
+
+        atomic_write(target, write, suffix=os.path.splitext(target)[1])
+    click.echo(table)
+
+
+@main.command()
 @click.argument("path", type=click.Path(dir_okay=False), required=False)
 @click.option(
     "--out",

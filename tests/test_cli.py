@@ -252,3 +252,62 @@ def test_plot_scores_from_results_folder(run, tmp_path):
     assert png.read_bytes()[:4] == b"\x89PNG"
     missing = run("plot", "--results", str(results), "--dataset", "NCI1")
     assert missing.exit_code == 1 and "No result for dataset" in missing.output
+
+
+def test_report_cross_architecture_matrix(run, tmp_path):
+    sets = []
+    for method in ("doscond", "random"):
+        out = tmp_path / f"{method}.bin"
+        made = run(
+            "condense",
+            "--dataset",
+            "MUTAG",
+            "--method",
+            method,
+            "--gpc",
+            "1",
+            "--epochs",
+            "2",
+            "--out",
+            str(out),
+        )
+        assert made.exit_code == 0, made.output
+        sets.append(str(out))
+    prefix = tmp_path / "matrix"
+    result = run(
+        "report",
+        "--dataset",
+        "MUTAG",
+        *sets,
+        "--backbone",
+        "gcn",
+        "--backbone",
+        "mlp",
+        "--runs",
+        "1",
+        "--epochs",
+        "2",
+        "--out",
+        str(prefix),
+    )
+    assert result.exit_code == 0, result.output
+    matrix = json.loads((tmp_path / "matrix.json").read_text())
+    assert matrix["backbones"] == ["gcn", "mlp"]
+    assert [r["method"] for r in matrix["rows"]] == ["doscond", "random"]
+    assert set(matrix["rows"][0]["scores"]) == {"gcn", "mlp"}
+    table = (tmp_path / "matrix.md").read_text()
+    assert "| doscond.bin | doscond | 1 | gcn |" in table
+
+    again = run("report", "--dataset", "MUTAG", *sets, "--out", str(prefix))
+    assert again.exit_code == 1 and "--force" in again.output
+    bad = run(
+        "report",
+        "--dataset",
+        "MUTAG",
+        *sets,
+        "--backbone",
+        "gat7",
+        "--out",
+        str(tmp_path / "other"),
+    )
+    assert bad.exit_code == 1 and "Valid backbones" in bad.output
