@@ -44,3 +44,28 @@ def test_docs_links_resolve():
             text = handle.read()
         for target in re.findall(r"\]\(([^)#]+\.md)\)", text):
             assert os.path.exists(os.path.join(DOCS, target)), (page, target)
+
+
+def test_docs_build_strictly_offline(tmp_path):
+    import subprocess
+    import sys
+
+    repo = os.path.join(DOCS, "..")
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mkdocs",
+            "build",
+            "--strict",
+            "-d",
+            str(tmp_path / "site"),
+        ],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "site" / "gallery" / "index.html").exists()
+    assert (tmp_path / "site" / "figures" / "graphs.png").exists()
