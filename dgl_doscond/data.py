@@ -355,7 +355,8 @@ def load_dataset(
     feat_encoding : str
         ``"onehot"``: OGB atoms as the concatenated one-hot of the 9 atom
         columns (174 dims); TU as one-hot node labels followed by the node
-        attributes, or one-hot degree where a set has neither; MiniGC as
+        attributes (standardised to zero mean and unit variance over all
+        nodes), or one-hot degree where a set has neither; MiniGC as
         one-hot degree. ``"raw"``: OGB's 9 integer codes as float32; TU
         and MiniGC are the same as ``"onehot"``.
     download : bool

@@ -208,7 +208,14 @@ def _load_tu(name, source, cache, split_seed, feat_encoding):
         parts.append(_onehot_values(node_labels))
     if "node_attr" in ndata:
         attrs = torch.cat([g.ndata["node_attr"] for g in raw_graphs])
-        parts.append(attrs.reshape(len(attrs), -1).to(torch.float32))
+        attrs = attrs.reshape(len(attrs), -1).to(torch.float32)
+        # Standardised over all nodes: raw TU attributes can span hundreds
+        # of units beside 0/1 label columns and stall the optimiser.
+        std = attrs.std(0, keepdim=True)
+        attrs = (attrs - attrs.mean(0, keepdim=True)) / torch.where(
+            std > 0, std, torch.ones_like(std)
+        )
+        parts.append(attrs)
     if not parts:
         parts.append(_onehot_degree(src, int(num_nodes.sum())))
     feat = torch.cat(parts, dim=1)

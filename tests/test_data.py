@@ -88,9 +88,22 @@ def test_enzymes_labels_and_attributes(data_root, cache_dir):
     assert (ds.num_graphs, ds.num_classes, ds.feat_dim) == (600, 6, 21)
     assert torch.bincount(ds.labels).tolist() == [100] * 6
     feat = torch.cat([g.ndata["feat"] for g in ds.graphs])
-    # 3 one-hot node labels, then the 18 raw attributes
+    # 3 one-hot node labels, then the 18 attributes, standardised
     assert torch.equal(feat[:, :3].sum(1), torch.ones(len(feat)))
     assert not torch.all(feat[:, 3:].eq(0) | feat[:, 3:].eq(1))
+    attrs = feat[:, 3:]
+    torch.testing.assert_close(
+        attrs.mean(0), torch.zeros(18), atol=1e-4, rtol=0
+    )
+    torch.testing.assert_close(attrs.std(0), torch.ones(18), atol=1e-4, rtol=0)
+
+
+def test_proteins_attribute_is_standardised(data_root, cache_dir):
+    ds = load_dataset("PROTEINS", data_root, cache_dir)
+    feat = torch.cat([g.ndata["feat"] for g in ds.graphs])
+    assert ds.feat_dim == 4
+    assert abs(feat[:, 3].mean().item()) < 1e-4
+    assert abs(feat[:, 3].std().item() - 1) < 1e-4
 
 
 def test_imdb_binary_degree_features(data_root, cache_dir):
