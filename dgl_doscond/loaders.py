@@ -49,9 +49,9 @@ def _check_root(data_root):
     root = Path(data_root).expanduser()
     if not root.is_dir():
         raise ValueError(
-            f"data_root {str(root)!r} is not an existing folder; pass the "
-            f"folder that holds tu/ and ogb/ (layout {_TU_LAYOUT} and "
-            f"{_OGB_LAYOUT})"
+            f"The data root {str(root)!r} is not an existing folder; pass "
+            "the folder that holds tu/ and ogb/ as --data-root DIR (or "
+            f"DGL_DOSCOND_DATA), laid out as {_TU_LAYOUT} and {_OGB_LAYOUT}"
         )
     return root
 

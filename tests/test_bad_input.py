@@ -136,7 +136,7 @@ def test_resume_does_not_replace_an_existing_output(run, tmp_path, no_load):
 def test_data_root_that_does_not_exist(run, tmp_path):
     missing = tmp_path / "nowhere"
     result = _condense(run, tmp_path / "x.bin", "--data-root", str(missing))
-    _refused(result, str(missing), "tu/ and ogb/")
+    _refused(result, str(missing), "tu/ and ogb/", "--data-root")
     assert os.listdir(tmp_path) == []
 
 
