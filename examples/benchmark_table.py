@@ -123,6 +123,12 @@ def parse_args(argv=None):
         "oversubscription when other jobs share the cores.",
     )
     parser.add_argument("-v", "--verbose", action="store_true")
+    parser.add_argument(
+        "--table-datasets",
+        nargs="+",
+        default=None,
+        help="Rows of the rebuilt table (default: every benchmark dataset).",
+    )
     args = parser.parse_args(argv)
     if args.threads is not None and args.threads < 1:
         parser.error(f"--threads must be >= 1, got {args.threads}")
@@ -291,20 +297,20 @@ def method_cell(records, accuracy):
     return f"{sh.fmt_mean_std(mean, std, accuracy)} ({count})", mean
 
 
-def _row_keys(cells):
-    keys = {
-        (name, gpc) for name in sh.DATASETS for gpc in dataset_gpcs(name, GPCS)
-    }
-    keys |= set(cells)
-    order = {name: i for i, name in enumerate(sh.DATASETS)}
+def _row_keys(cells, datasets=None):
+    names = sh.DATASETS if datasets is None else tuple(datasets)
+    keys = {(name, gpc) for name in names for gpc in dataset_gpcs(name, GPCS)}
+    keys |= {key for key in cells if key[0] in names}
+    order = {name: i for i, name in enumerate(names)}
     return sorted(keys, key=lambda k: (order.get(k[0], len(order)), k))
 
 
-def build_table(results_dir, whole_dir):
+def build_table(results_dir, whole_dir, datasets=None):
     """The Markdown table (with its notes) of all cells in ``results_dir``.
 
     ``whole_dir`` holds whole_dataset.py's JSONs for the whole (ours)
-    column; either folder may be missing or empty.
+    column; either folder may be missing or empty. ``datasets`` limits the
+    rows to those datasets (default: all of the benchmark).
     """
     cells = load_cells(results_dir)
     wholes = whole_dataset.load_results(whole_dir)
@@ -323,7 +329,7 @@ def build_table(results_dir, whole_dir):
         "| " + " | ".join(header) + " |",
         "|" + "---|" * len(header),
     ]
-    for name, gpc in _row_keys(cells):
+    for name, gpc in _row_keys(cells, datasets):
         by_method = cells.get((name, gpc), {})
         records = [r for rs in by_method.values() for r in rs]
         metric = records[0]["evaluation"]["metric"] if records else None
@@ -403,7 +409,7 @@ def main(argv=None):
             f"{counts['failed']} failed, {counts['left']} left for a later "
             "run (time limit)"
         )
-    table = build_table(args.results, args.whole_results)
+    table = build_table(args.results, args.whole_results, args.table_datasets)
     sh.replace_block(args.readme, "table", table)
     print(f"table rebuilt in {args.readme}")
     return 1 if counts["failed"] else 0

@@ -167,3 +167,16 @@ def test_build_table_empty(tmp_path, examples_module):
     row = table_row(table, "MUTAG", 20)
     assert row[7] == "–" and row[8] == "83.26 ± 2.34"
     assert table_row(table, "PROTEINS", 10)[8] == "–"
+
+
+def test_build_table_limited_to_a_family(tmp_path, examples_module):
+    record = _cell("NCI1", "doscond", 1, 0, [50.0, 52.0])
+    (tmp_path / "NCI1__doscond__gpc1__seed0.json").write_text(
+        json.dumps(record)
+    )
+    table = examples_module.build_table(
+        tmp_path, tmp_path, datasets=["ogbg-molhiv", "ogbg-molbace"]
+    )
+    rows = [line for line in table.splitlines() if line.startswith("| ogbg")]
+    assert len(rows) == 6
+    assert "| NCI1 |" not in table and "| MUTAG |" not in table

@@ -1,0 +1,31 @@
+"""Shared runner of the per-dataset scripts of this folder.
+
+Each script runs examples/benchmark_table.py for its dataset (every option
+of that script is accepted) and rebuilds the table of this folder's
+README.md, limited to the TU sets.
+"""
+
+import os
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))
+
+import benchmark_table  # noqa: E402
+
+FAMILY = ("MUTAG", "NCI1", "DD", "PROTEINS")
+
+
+def run(dataset):
+    """Run the cells of ``dataset`` asked for on the command line."""
+    return benchmark_table.main(
+        [
+            "--dataset",
+            dataset,
+            "--readme",
+            os.path.join(HERE, "README.md"),
+            "--table-datasets",
+            *FAMILY,
+            *sys.argv[1:],
+        ]
+    )
