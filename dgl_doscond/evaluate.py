@@ -7,6 +7,7 @@ epoch, accuracy for multi-class sets and OGB's ``Evaluator`` for OGB sets.
 """
 
 import copy
+import functools
 import logging
 import math
 import statistics
@@ -107,9 +108,7 @@ def score(logits, labels, dataset):
     if not dataset.name.startswith("ogbg-"):
         return _rocauc(logits, labels.reshape(logits.shape))
 
-    from ogb.graphproppred import Evaluator
-
-    evaluator = Evaluator(dataset.name)
+    evaluator = _ogb_evaluator(dataset.name)
     result = evaluator.eval(
         {
             "y_true": labels.reshape(logits.shape).numpy(),
@@ -117,6 +116,14 @@ def score(logits, labels, dataset):
         }
     )
     return float(result[dataset.metric])
+
+
+@functools.lru_cache(maxsize=8)
+def _ogb_evaluator(name):
+    # Building an Evaluator reads ogb's master table: once per name.
+    from ogb.graphproppred import Evaluator
+
+    return Evaluator(name)
 
 
 def _rocauc(logits, labels):
