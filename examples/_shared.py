@@ -204,3 +204,21 @@ def set_threads(threads):
         import torch
 
         torch.set_num_threads(threads)
+
+
+def run_family(dataset, family, readme, argv):
+    """Run benchmark_table.py's cells of ``dataset``; rebuild ``readme``'s
+    table limited to the datasets of ``family``."""
+    import benchmark_table
+
+    return benchmark_table.main(
+        [
+            "--dataset",
+            dataset,
+            "--readme",
+            readme,
+            "--table-datasets",
+            *family,
+            *argv,
+        ]
+    )

@@ -11,21 +11,13 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
-import benchmark_table  # noqa: E402
+from _shared import run_family  # noqa: E402
 
 FAMILY = ("ogbg-molhiv", "ogbg-molbace", "ogbg-molbbbp")
 
 
 def run(dataset):
     """Run the cells of ``dataset`` asked for on the command line."""
-    return benchmark_table.main(
-        [
-            "--dataset",
-            dataset,
-            "--readme",
-            os.path.join(HERE, "README.md"),
-            "--table-datasets",
-            *FAMILY,
-            *sys.argv[1:],
-        ]
+    return run_family(
+        dataset, FAMILY, os.path.join(HERE, "README.md"), sys.argv[1:]
     )
