@@ -187,6 +187,17 @@ def _device(device):
                 "--device cuda was asked for, but torch sees no CUDA device "
                 "here; use --device cpu."
             )
+        import dgl
+
+        try:
+            dgl.graph(([0], [0])).to("cuda")
+        except Exception:  # DGL raises its own error types
+            raise click.ClickException(
+                f"--device cuda was asked for, but the installed dgl "
+                f"{dgl.__version__} has no CUDA support (PyPI's dgl is a "
+                "CPU build); install a CUDA build of dgl or use --device "
+                "cpu."
+            ) from None
     return device
 
 

@@ -311,3 +311,16 @@ def test_report_cross_architecture_matrix(run, tmp_path):
         str(tmp_path / "other"),
     )
     assert bad.exit_code == 1 and "Valid backbones" in bad.output
+
+
+@pytest.mark.skipif(
+    __import__("torch").cuda.is_available(), reason="needs a CPU-only host"
+)
+def test_cuda_without_a_device_is_a_clear_error(run, tmp_path):
+    out = tmp_path / "x.bin"
+    result = run(
+        "condense", "--dataset", "MUTAG", "--device", "cuda", "--out", str(out)
+    )
+    assert result.exit_code == 1
+    assert "--device cuda" in result.output and "--device cpu" in result.output
+    assert not out.exists()
