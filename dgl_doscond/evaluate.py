@@ -143,14 +143,18 @@ def _rocauc(logits, labels):
     return float(sum(values) / len(values))
 
 
+def _chunks(packed):
+    """Batches of a fixed split, built once: (graph, feat) per chunk."""
+    return [
+        packed.batch(torch.arange(b, min(b + _EVAL_CHUNK, len(packed))))
+        for b in range(0, len(packed), _EVAL_CHUNK)
+    ]
+
+
 @torch.no_grad()
-def _predict(model, packed):
+def _predict(model, chunks):
     model.eval()
-    outputs = []
-    for begin in range(0, len(packed), _EVAL_CHUNK):
-        ids = torch.arange(begin, min(begin + _EVAL_CHUNK, len(packed)))
-        graph, feat = packed.batch(ids)
-        outputs.append(model(graph, feat).cpu())
+    outputs = [model(graph, feat).cpu() for graph, feat in chunks]
     model.train()
     return torch.cat(outputs)
 
@@ -159,8 +163,10 @@ def _split_packs(dataset, device):
     packed, labels = {}, {}
     for part in ("valid", "test"):
         ids = dataset.split[part]
-        packed[part] = PackedGraphs(
-            [dataset.graphs[i] for i in ids.tolist()], device=device
+        packed[part] = _chunks(
+            PackedGraphs(
+                [dataset.graphs[i] for i in ids.tolist()], device=device
+            )
         )
         labels[part] = dataset.labels[ids]
     return packed, labels
