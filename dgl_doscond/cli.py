@@ -105,6 +105,32 @@ def _stop_on_signals(stop):
             signal.signal(signum, handler)
 
 
+@contextlib.contextmanager
+def _joined(distributed):
+    """Yield ``join(device, split) -> (ranks, device)``: joins the
+    torchrun job with --distributed (and leaves it on exit), else returns
+    ``(None, device)``."""
+    from . import distributed as dist_
+
+    joined = []
+
+    def join(device, split):
+        if not distributed:
+            return None, device
+        try:
+            ranks, device = dist_.init_from_env(device, split=split)
+        except RuntimeError as err:
+            raise click.ClickException(str(err)) from None
+        joined.append(ranks)
+        return ranks, device
+
+    try:
+        yield join
+    finally:
+        if joined:
+            dist_.shutdown()
+
+
 def _expected_errors():
     from .condense import NonFiniteLossError
     from .config import ConfigError
@@ -279,6 +305,20 @@ def _overrides(**sections):
     help="Iterations between checkpoints to OUT.ckpt (0: only on "
     "SIGINT/SIGTERM).",
 )
+@click.option(
+    "--distributed",
+    is_flag=True,
+    help="Data-parallel run on torch.distributed: launch under torchrun "
+    "(gloo on cpu, NCCL on cuda); rank 0 writes the outputs.",
+)
+@click.option(
+    "--distributed-split",
+    type=click.Choice(["auto", "classes", "batch"]),
+    default="auto",
+    show_default=True,
+    help="How ranks share an iteration: classes, shares of each real "
+    "batch, or auto (classes when they divide evenly over the ranks).",
+)
 @_data_options
 @click.pass_obj
 def condense(
@@ -298,6 +338,8 @@ def condense(
     force,
     resume,
     checkpoint_every,
+    distributed,
+    distributed_split,
     data_root,
     cache_dir,
 ):
@@ -306,8 +348,12 @@ def condense(
     SIGINT (Ctrl-C) or SIGTERM during the condensation loop stops it after
     the current iteration with a checkpoint; the same command with
     --resume then continues to the same result.
+
+    With --distributed, under torchrun, the processes share every
+    iteration and end with the same set (see docs/distributed.md).
     """
     from .condense import CondensationInterrupted, StopRequest
+    from .distributed import main_first
     from .io import check_output_path
     from .pipeline import condense_to_file
 
@@ -337,8 +383,13 @@ def condense(
         checkpoint = out + ".ckpt"
         check_output_path(out, force=force)
         device = _device(device)
-        with _stop_on_signals(stop):
-            data = _load(dataset, _context(data_root, cache_dir), config)
+        with _stop_on_signals(stop), _joined(distributed) as join:
+            ranks, device = join(device, distributed_split)
+            if ranks is not None and not ranks.is_main:
+                _setup_logging(-1)  # rank 0 speaks for the job
+                obj["progress"] = False
+            with main_first(ranks):  # rank 0 alone writes the caches
+                data = _load(dataset, _context(data_root, cache_dir), config)
             manifest, evaluation = condense_to_file(
                 data,
                 config,
@@ -351,6 +402,7 @@ def condense(
                 checkpoint_path=checkpoint,
                 resume=resume,
                 stop=stop,
+                ranks=ranks,
             )
     except _expected_errors() as err:
         _fail(err)
@@ -374,6 +426,8 @@ def condense(
             err.signum,
         ) from None
 
+    if manifest is None:  # a rank other than 0 of a distributed run
+        return
     if os.path.exists(checkpoint):
         os.remove(checkpoint)
     click.echo(

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 import torch
 from tqdm.auto import tqdm
 
+from . import distributed
 from .backbones import build_backbone
 from .config import dcgraph_steps
 from .io import load_checkpoint, save_checkpoint
@@ -199,6 +200,47 @@ def _training_classes(dataset, cfg):
     return torch.where(labelled, 0, -1).long()
 
 
+def _real_gradient(model, params, packed, labels, ids, task, share=None):
+    """Gradient of the task loss on the real graphs ``ids``.
+
+    With ``share=(rank, world)``, this rank computes the gradient of its
+    share of ``ids`` only, weighted by the share's part of the batch's
+    labels, and the shares are summed over the ranks: the result is the
+    gradient of the whole batch on every rank.
+    """
+    if share is None:
+        graph, feat = packed.batch(ids)
+        loss = task_loss(model(graph, feat), labels[ids], task)
+        return [g.detach() for g in torch.autograd.grad(loss, params)]
+    rank, world = share
+    parts = ids.tensor_split(world)
+    if task == "binary":  # the loss is a mean over the labelled entries
+        counts = [(~torch.isnan(labels[p])).sum() for p in parts]
+    else:
+        counts = [torch.tensor(len(p)) for p in parts]
+    total = sum(int(c) for c in counts)
+    weight = int(counts[rank]) / max(total, 1)
+    if weight > 0:
+        graph, feat = packed.batch(parts[rank])
+        loss = task_loss(model(graph, feat), labels[parts[rank]], task)
+        grads = [weight * g for g in torch.autograd.grad(loss, params)]
+    else:
+        grads = [torch.zeros_like(p) for p in params]
+    return distributed.all_reduce_sum([g.detach() for g in grads])
+
+
+def _sum_over_ranks(synthetic, match, loss):
+    """Sum the synthetic gradients and the loss parts over the ranks."""
+    for p in synthetic.parameters():
+        if p.grad is None:
+            p.grad = torch.zeros_like(p)
+    values = torch.stack([match.detach(), loss.detach()])
+    distributed.all_reduce_sum(
+        [p.grad for p in synthetic.parameters()] + [values]
+    )
+    return values[0], values[1]
+
+
 def _init_synthetic(
     dataset,
     train_graphs,
@@ -280,6 +322,7 @@ def condense(
     checkpoint_path=None,
     resume=False,
     stop=None,
+    ranks=None,
 ):
     """Condense the training split of ``dataset`` into synthetic graphs.
 
@@ -306,6 +349,11 @@ def condense(
         Polled after every iteration; once set, the loop writes a
         checkpoint and raises :class:`CondensationInterrupted`. The
         library installs no signal handler: the caller sets it.
+    ranks : dgl_doscond.distributed.Ranks, optional
+        Share the work of every iteration with the other processes of an
+        initialised ``torch.distributed`` group (see
+        :mod:`dgl_doscond.distributed`). Every rank returns the same set;
+        rank 0 alone shows progress and writes checkpoints.
 
     Returns
     -------
@@ -363,6 +411,10 @@ def condense(
     ).to(device)
     density_init = synthetic.density().item()
     groups = _matching_groups(classes_train.to(device), synthetic, cfg.matching)
+    split = distributed.work_split(len(groups), ranks)
+    rank, world = (ranks.rank, ranks.world_size) if split else (0, 1)
+    main = rank == 0
+    mine = [split != "classes" or i % world == rank for i in range(len(groups))]
     out_feats = (
         dataset.num_classes
         if dataset.task == "multiclass"
@@ -396,6 +448,9 @@ def condense(
     good = (checkpoint_path, start) if resume and have_checkpoint else None
 
     def save(done):
+        if not main:
+            distributed.barrier()  # rank 0 writes; the others wait for it
+            return (checkpoint_path, done)
         save_checkpoint(
             checkpoint_path,
             {
@@ -409,6 +464,8 @@ def condense(
                 "seconds": elapsed + time.perf_counter() - tic,
             },
         )
+        if split:
+            distributed.barrier()
         return (checkpoint_path, done)
 
     bar = tqdm(
@@ -416,7 +473,7 @@ def condense(
         initial=start,
         total=cfg.epochs,
         desc=f"condense {cfg.method}",
-        disable=not progress,
+        disable=not (progress and main),
         dynamic_ncols=True,
     )
     tic = time.perf_counter()
@@ -448,20 +505,23 @@ def condense(
             for step in range(outer):
                 adj_syn = synthetic.sample(tau, generator=data_gen)
                 match = adj_syn.new_zeros(())
-                for pool, sl in groups:
-                    # Real gradient: B graphs drawn without replacement.
+                for (pool, sl), own in zip(groups, mine):
+                    # Real gradient: B graphs drawn without replacement
+                    # (by every rank, so that the random streams agree).
                     take = torch.randperm(
                         len(pool), generator=data_gen, device=device
                     )[: cfg.batch_real]
-                    ids = pool[take]
-                    graph, feat = packed.batch(ids)
-                    loss_real = task_loss(
-                        model(graph, feat), labels_real[ids], dataset.task
+                    if not own:
+                        continue
+                    grads_real = _real_gradient(
+                        model,
+                        params,
+                        packed,
+                        labels_real,
+                        pool[take],
+                        dataset.task,
+                        (rank, world) if split == "batch" else None,
                     )
-                    grads_real = [
-                        g.detach()
-                        for g in torch.autograd.grad(loss_real, params)
-                    ]
 
                     # Synthetic gradient, kept for the second-order step.
                     logits_syn = model.forward_dense(
@@ -482,7 +542,15 @@ def condense(
                         )
 
                 density = synthetic.density()
-                loss = match + cfg.beta * torch.relu(density - density_init)
+                loss = match
+                if main or split != "classes":  # counted once over ranks
+                    loss = loss + cfg.beta * torch.relu(density - density_init)
+                opt_feat.zero_grad()
+                opt_adj.zero_grad()
+                if loss.requires_grad:
+                    loss.backward()
+                if split == "classes":
+                    match, loss = _sum_over_ranks(synthetic, match, loss)
                 if not torch.isfinite(loss):
                     raise _non_finite(
                         f"The matching loss became {loss.item()}",
@@ -490,9 +558,6 @@ def condense(
                         cfg,
                         good,
                     )
-                opt_feat.zero_grad()
-                opt_adj.zero_grad()
-                loss.backward()
                 opt_feat.step()
                 opt_adj.step()
                 if not all(
@@ -537,7 +602,10 @@ def condense(
                 )
             # Checkpoint when due or asked to stop (the last one is not needed).
             done = iteration + 1
-            stopping = stop is not None and stop.is_set() and done < cfg.epochs
+            stopping = stop is not None and stop.is_set()
+            if split:  # every rank stops at the same iteration
+                stopping = distributed.any_rank(stopping, device)
+            stopping = stopping and done < cfg.epochs
             due = (
                 bool(cfg.checkpoint_every) and done % cfg.checkpoint_every == 0
             )

@@ -43,6 +43,7 @@ def run_method(
     checkpoint_path=None,
     resume=False,
     stop=None,
+    ranks=None,
 ):
     """Build a condensed set with ``config.condense.method``.
 
@@ -60,12 +61,20 @@ def run_method(
     stop : dgl_doscond.condense.StopRequest, optional
         Lets the caller stop a matching method cleanly (see
         :func:`dgl_doscond.condense.condense`); coresets ignore it.
+    ranks : dgl_doscond.distributed.Ranks, optional
+        Condense with the other processes of a ``torch.distributed``
+        group (matching methods only).
 
     Returns
     -------
     CondensedSet
     """
     method = config.condense.method
+    if method in coresets.CORESETS and ranks and ranks.world_size > 1:
+        raise ValueError(
+            f"'{method}' picks real graphs in one process; distributed "
+            "runs are for the matching methods doscond and dcgraph."
+        )
     if method in coresets.CORESETS:
         picked = coresets.select(
             dataset, config, seed=seed, device=device, progress=progress
@@ -90,6 +99,7 @@ def run_method(
         checkpoint_path=checkpoint_path,
         resume=resume,
         stop=stop,
+        ranks=ranks,
     )
     return CondensedSet(
         result.graphs(),
@@ -122,13 +132,16 @@ def condense_to_file(
     checkpoint_path=None,
     resume=False,
     stop=None,
+    ranks=None,
 ):
     """Condense, save to ``out`` (``.bin`` and ``.json``), and evaluate.
 
     The arguments are those of :func:`run_method`, plus ``out``, the
     ``.bin`` path, ``eval_runs``, the evaluation runs (0: none), and
     ``force``, which lets an existing output be replaced. The output is
-    checked before any work, so that a bad path fails at once.
+    checked before any work, so that a bad path fails at once. With
+    ``ranks``, rank 0 alone writes and evaluates; the other ranks return
+    ``(None, None)`` once the condensation is done.
 
     Returns
     -------
@@ -145,7 +158,10 @@ def condense_to_file(
         checkpoint_path=checkpoint_path,
         resume=resume,
         stop=stop,
+        ranks=ranks,
     )
+    if ranks is not None and not ranks.is_main:
+        return None, None
     evaluation = None
     if eval_runs > 0:
         evaluation = evaluate(
@@ -173,6 +189,7 @@ def condense_to_file(
         "seed": seed,
         "config": config.to_dict(),
         "condensation_seconds": condensed.info["seconds"],
+        "processes": ranks.world_size if ranks else 1,
         "evaluation": evaluation.to_dict() if evaluation else None,
     }
     manifest.update({k: v for k, v in condensed.info.items() if k != "seconds"})
