@@ -156,29 +156,66 @@ def breakdown(dataset, config, iterations, warmup, seed=0):
 
 
 _CHILD = """
-import json, resource, sys, time, torch
+import copy, gc, json, resource, sys, time, torch
 from dgl_doscond import condense, load_config, load_dataset
 args = json.loads(sys.argv[1])
 torch.set_num_threads(args["threads"])
 data = load_dataset(args["dataset"], data_root=args["data_root"],
                     cache_dir=args["cache_dir"])
-before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+fraction = args.get("train_fraction", 1.0)
+train = data.split["train"]
+if fraction < 1.0:  # condense a seeded share of the training split
+    gen = torch.Generator().manual_seed(0)
+    keep = torch.randperm(len(train), generator=gen)
+    keep = keep[: round(fraction * len(train))]
+    data = copy.copy(data)
+    data.split = dict(data.split, train=train[keep])
+    train = data.split["train"]
+feat_mb = sum(data.graphs[i].ndata["feat"].nbytes for i in train.tolist())
+feat_mb /= 2**20
+
+def status(key):  # kB figures of /proc/self/status
+    for line in open("/proc/self/status"):
+        if line.startswith(key + ":"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+gc.collect()
+loaded = status("VmRSS")
+try:  # reset the high-water mark, so that the peak is the condensation's
+    with open("/proc/self/clear_refs", "w") as handle:
+        handle.write("5")
+    reset = True
+except OSError:
+    reset = False
 config = load_config(args["dataset"], overrides=args["overrides"])
 result = condense(data, config, seed=0)
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-print(json.dumps({"seconds": result.seconds, "peak_rss_mb": peak / 1024,
-                  "rss_after_load_mb": before / 1024}))
+peak = status("VmHWM") if reset else (
+    resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+print(json.dumps({"seconds": result.seconds, "peak_rss_mb": peak,
+                  "rss_after_load_mb": loaded, "peak_is_condensation": reset,
+                  "train_graphs": len(train), "train_feat_mb": feat_mb}))
 """
 
 
-def whole_run(name, overrides, data_root, cache_dir, threads):
-    """Wall time and peak RSS of one condensation, in a child process."""
+def whole_run(
+    name, overrides, data_root, cache_dir, threads, train_fraction=1.0
+):
+    """Wall time and peak RSS of one condensation, in a child process.
+
+    The peak is the high-water mark of the condensation alone (reset after
+    loading, where Linux allows it); ``rss_after_load_mb`` is the resident
+    memory once the dataset is loaded, ``train_feat_mb`` the size of the
+    features of the training graphs condensed (``train_fraction`` of the
+    training split).
+    """
     args = {
         "dataset": name,
         "overrides": overrides,
         "data_root": data_root,
         "cache_dir": cache_dir,
         "threads": threads,
+        "train_fraction": train_fraction,
     }
     env = dict(os.environ, OUTDATED_IGNORE="1")
     done = subprocess.run(
@@ -233,6 +270,28 @@ def markdown(records):
         f"{first['iterations']} iterations; whole runs are "
         f"{first['whole_iterations']} outer iterations.",
     ]
+    memory = [r for r in records if r.get("memory")]
+    if memory:
+        lines += [
+            "",
+            "Memory against the size of the training split condensed "
+            "(resident MB; the peak is that of the condensation, measured "
+            "from a high-water mark reset after loading):",
+            "",
+            "| dataset | gpc | share of train | train graphs | their "
+            "features (MB) | after load (MB) | peak (MB) | peak - after "
+            "load (MB) |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        for r in memory:
+            for m in r["memory"]:
+                lines.append(
+                    f"| {r['dataset']} | {r['gpc']} | {m['fraction']:.0%} | "
+                    f"{m['train_graphs']} | {m['train_feat_mb']:.0f} | "
+                    f"{m['rss_after_load_mb']:.0f} | "
+                    f"{m['peak_rss_mb']:.0f} | "
+                    f"{m['peak_rss_mb'] - m['rss_after_load_mb']:.0f} |"
+                )
     return "\n".join(lines)
 
 
@@ -263,6 +322,15 @@ def main(argv=None):
     )
     parser.add_argument("--whole-iterations", type=int, default=None)
     parser.add_argument("--dcgraph", action="store_true")
+    parser.add_argument(
+        "--subsets",
+        type=float,
+        nargs="+",
+        default=None,
+        help="Also measure the memory of condensing these fractions of the "
+        "training split (e.g. 0.1 0.5 1.0).",
+    )
+    parser.add_argument("--subset-iterations", type=int, default=50)
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
     parser.add_argument("--data-root", default=_default_data_root())
     parser.add_argument(
@@ -328,6 +396,31 @@ def main(argv=None):
                     )["seconds"]
                 record["dcgraph_seconds"] = times
                 record["dcgraph_ratio"] = times["dcgraph"] / times["doscond"]
+            if args.subsets:
+                record["memory"] = []
+                for fraction in args.subsets:
+                    run = whole_run(
+                        data.name,
+                        {
+                            "condense": {
+                                "gpc": gpc,
+                                "epochs": args.subset_iterations,
+                            }
+                        },
+                        args.data_root,
+                        args.cache_dir,
+                        args.threads,
+                        train_fraction=fraction,
+                    )
+                    run["fraction"] = fraction
+                    run["iterations"] = args.subset_iterations
+                    record["memory"].append(run)
+                    print(
+                        f"{data.name} gpc {gpc}, {fraction:.0%} of the "
+                        f"training split ({run['train_feat_mb']:.0f} MB of "
+                        f"features): loaded {run['rss_after_load_mb']:.0f} "
+                        f"MB, peak {run['peak_rss_mb']:.0f} MB"
+                    )
             b = record["breakdown"]
             print(
                 f"{data.name} gpc {gpc}: iteration "

@@ -4,6 +4,11 @@
 training draw hundreds of batches. :class:`PackedGraphs` batches the list
 once, keeps the node features and the edges (as ids local to each graph) in
 flat tensors, and builds any batch by indexing them.
+
+The registry's loaders give every graph its features as a slice of one
+flat tensor; the pack then indexes that tensor itself instead of copying
+it, so that a dataset's features are held once however many packs are cut
+from it.
 """
 
 import dgl
@@ -31,6 +36,38 @@ def segment_ranges(starts, counts):
     return shift + torch.arange(total, device=starts.device)
 
 
+def _shared_rows(feats, device):
+    """``(base, first_rows)`` when every tensor of ``feats`` is a run of
+    whole rows of one contiguous 2-D float32 tensor on ``device``; else
+    None (the pack then copies the features)."""
+    first = feats[0]
+    base = first._base if first._base is not None else first
+    if (
+        base.dim() != 2
+        or base.dtype != torch.float32
+        or base.device != torch.device(device)
+        or not base.is_contiguous()
+    ):
+        return None
+    row_bytes = base.stride(0) * base.element_size()
+    origin = base.data_ptr()
+    rows = []
+    for t in feats:
+        owner = t._base if t._base is not None else t
+        if owner is not base or t.dim() != 2 or t.shape[1] != base.shape[1]:
+            return None
+        if t.numel() == 0:
+            rows.append(0)
+            continue
+        offset = t.data_ptr() - origin
+        if offset % row_bytes or (
+            t.shape[0] > 1 and t.stride(0) != base.stride(0)
+        ):
+            return None
+        rows.append(offset // row_bytes)
+    return base, torch.tensor(rows, dtype=torch.long)
+
+
 class PackedGraphs:
     """A fixed list of graphs from which batches are cut by index.
 
@@ -40,24 +77,39 @@ class PackedGraphs:
         Graphs with float node features in ``ndata["feat"]``.
     device : torch.device or str
         Where the flat tensors (and so every batch) live.
+
+    Attributes
+    ----------
+    shares_features : bool
+        True when the pack indexes the graphs' own feature tensor (no
+        copy); False when it holds a concatenated copy.
     """
 
     def __init__(self, graphs, device="cpu"):
         if len(graphs) == 0:
             raise ValueError("PackedGraphs needs at least one graph.")
-        batched = dgl.batch(graphs)
+        batched = dgl.batch(graphs, ndata=None, edata=None)  # structure only
         self.num_graphs = len(graphs)
         self.num_nodes = batched.batch_num_nodes().to(device)
         self.num_edges = batched.batch_num_edges().to(device)
-        self.node_start = torch.cumsum(self.num_nodes, 0) - self.num_nodes
+        batch_start = torch.cumsum(self.num_nodes, 0) - self.num_nodes
         self.edge_start = torch.cumsum(self.num_edges, 0) - self.num_edges
-        self.feat = batched.ndata["feat"].float().to(device)
+
+        # First feature row of every graph in self.feat.
+        feats = [g.ndata["feat"] for g in graphs]
+        shared = _shared_rows(feats, device)
+        self.shares_features = shared is not None
+        if shared:
+            self.feat, self.node_start = shared[0], shared[1].to(device)
+        else:
+            self.feat = torch.cat([f.float() for f in feats]).to(device)
+            self.node_start = batch_start
 
         src, dst = batched.edges()
         owner = torch.repeat_interleave(
             torch.arange(self.num_graphs), batched.batch_num_edges()
         ).to(device)
-        start = self.node_start[owner]
+        start = batch_start[owner]
         self.src = src.to(device) - start  # local ids
         self.dst = dst.to(device) - start
         self.device = torch.device(device)

@@ -28,3 +28,31 @@ def test_batch_equals_dgl_batch(mutag):
 def test_empty_list_is_refused():
     with pytest.raises(ValueError, match="at least one graph"):
         PackedGraphs([])
+
+
+def test_registry_features_are_indexed_not_copied(mutag):
+    graphs = [mutag.graphs[i] for i in (9, 2, 40, 2)]
+    packed = PackedGraphs(graphs)
+    assert packed.shares_features
+    base = mutag.graphs[0].ndata["feat"]._base
+    assert packed.feat.data_ptr() == base.data_ptr()
+    graph, feat = packed.batch(torch.tensor([3, 0, 1]))
+    expected = dgl.batch([graphs[i] for i in (3, 0, 1)])
+    assert torch.equal(feat, expected.ndata["feat"])
+    assert torch.equal(graph.batch_num_nodes(), expected.batch_num_nodes())
+
+
+def test_own_graphs_are_copied():
+    graphs = []
+    for n in (3, 1, 4):
+        g = dgl.graph(([0], [n - 1]), num_nodes=n)
+        g.ndata["feat"] = torch.arange(2.0 * n).reshape(n, 2).double()
+        graphs.append(g)
+    packed = PackedGraphs(graphs)
+    assert not packed.shares_features and packed.feat.dtype == torch.float32
+    graph, feat = packed.batch(torch.tensor([2, 0]))
+    assert torch.equal(
+        feat,
+        torch.cat([graphs[2].ndata["feat"], graphs[0].ndata["feat"]]).float(),
+    )
+    assert graph.edges()[1].tolist() == [3, 6]
