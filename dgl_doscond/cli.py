@@ -287,6 +287,13 @@ def _overrides(**sections):
 @click.option("--backbone", default=None, help="Matching backbone.")
 @click.option("--split-seed", type=int, default=None)
 @click.option(
+    "--valid-every",
+    type=int,
+    default=None,
+    help="Iterations between validation probes recorded in the curves "
+    "(a quick classifier on the current set; 0: none).",
+)
+@click.option(
     "--device",
     type=click.Choice(["cpu", "cuda"]),
     default="cpu",
@@ -334,6 +341,7 @@ def condense(
     eval_epochs,
     backbone,
     split_seed,
+    valid_every,
     device,
     force,
     resume,
@@ -372,6 +380,7 @@ def condense(
                     "gpc": gpc,
                     "epochs": epochs,
                     "checkpoint_every": checkpoint_every,
+                    "valid_every": valid_every,
                 },
                 evaluate={"epochs": eval_epochs},
                 model={"backbone": backbone},

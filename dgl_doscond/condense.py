@@ -24,6 +24,7 @@ from tqdm.auto import tqdm
 from . import distributed
 from .backbones import build_backbone
 from .config import dcgraph_steps
+from .evaluate import ValidationProbe
 from .io import load_checkpoint, save_checkpoint
 from .matching import (
     bound_regularizer,
@@ -46,7 +47,7 @@ logger = logging.getLogger(__name__)
 
 # Offsets that keep the per-iteration seeds of the model, the real batches
 # and the Gumbel noise apart.
-_MODEL_STREAM, _DATA_STREAM = 0, 1
+_MODEL_STREAM, _DATA_STREAM, _PROBE_STREAM = 0, 1, 2
 
 
 # Condense settings that may change between a run and its resumption; any
@@ -58,6 +59,8 @@ _RESUMABLE = {
     "lr_drop_at",
     "checkpoint_every",
     "log_every",
+    "valid_every",
+    "valid_epochs",
     "coreset_epochs",
 }
 
@@ -134,7 +137,9 @@ class Condensation:
     history : list of dict
         Curve points: iteration, loss, match, density, tau.
     seconds : float
-        Wall time of the optimisation loop.
+        Wall time of the optimisation loop, validation probes excluded.
+    probe_seconds : float
+        Wall time of the validation probes (``condense.valid_every``).
     num_nodes : int
         N, nodes per synthetic graph.
     """
@@ -143,6 +148,7 @@ class Condensation:
     history: list = field(default_factory=list)
     seconds: float = 0.0
     num_nodes: int = 0
+    probe_seconds: float = 0.0
 
     def graphs(self):
         """The discretised DGL graphs (see :meth:`SyntheticGraphSet.to_dgl`)."""
@@ -424,6 +430,7 @@ def condense(
     opt_feat = torch.optim.Adam([synthetic.feat], lr=cfg.lr_feat)
     opt_adj = torch.optim.Adam([synthetic.adj_logits], lr=cfg.lr_adj)
     history, start, elapsed = [], 0, 0.0
+    probe, probe_seconds = None, 0.0
     identity = _identity(dataset, config, seed)
     have_checkpoint = bool(checkpoint_path) and os.path.exists(checkpoint_path)
     if resume and have_checkpoint:
@@ -461,7 +468,7 @@ def condense(
                 "opt_adj": opt_adj.state_dict(),
                 "history": history,
                 "density_init": density_init,
-                "seconds": elapsed + time.perf_counter() - tic,
+                "seconds": elapsed + time.perf_counter() - tic - probe_seconds,
             },
         )
         if split:
@@ -586,7 +593,13 @@ def condense(
                     loss_model.backward()
                     model_opt.step()
 
-            if iteration % cfg.log_every == 0 or iteration == cfg.epochs - 1:
+            last = iteration == cfg.epochs - 1
+            probing = (
+                main
+                and bool(cfg.valid_every)
+                and (iteration % cfg.valid_every == 0 or last)
+            )
+            if iteration % cfg.log_every == 0 or last or probing:
                 point = {
                     "iteration": iteration,
                     "loss": loss.item(),
@@ -594,12 +607,27 @@ def condense(
                     "density": density.item(),
                     "tau": tau,
                 }
+                postfix = {
+                    "loss": f"{point['loss']:.4f}",
+                    "tau": f"{tau:.3f}",
+                    "density": f"{point['density']:.3f}",
+                }
+                if probing:
+                    probe_tic = time.perf_counter()
+                    probe = probe or ValidationProbe(
+                        dataset, config, cfg.valid_epochs, device
+                    )
+                    point["valid"] = probe(
+                        synthetic.to_dgl(),
+                        synthetic.labels.detach().cpu(),
+                        seed=_seed(seed, iteration, _PROBE_STREAM),
+                    )
+                    probe_seconds += time.perf_counter() - probe_tic
+                scores = [p["valid"] for p in history + [point] if "valid" in p]
+                if scores:
+                    postfix["best_valid"] = f"{max(scores):.3f}"
                 history.append(point)
-                bar.set_postfix(
-                    loss=f"{point['loss']:.4f}",
-                    tau=f"{tau:.3f}",
-                    density=f"{point['density']:.3f}",
-                )
+                bar.set_postfix(postfix)
             # Checkpoint when due or asked to stop (the last one is not needed).
             done = iteration + 1
             stopping = stop is not None and stop.is_set()
@@ -616,6 +644,7 @@ def condense(
     return Condensation(
         synthetic=synthetic.cpu(),
         history=history,
-        seconds=elapsed + time.perf_counter() - tic,
+        seconds=elapsed + time.perf_counter() - tic - probe_seconds,
         num_nodes=num_nodes,
+        probe_seconds=probe_seconds,
     )

@@ -80,6 +80,8 @@ class CondenseConfig:
     coreset_epochs: int = 100  # herding/kcenter: epochs of the embedder
     checkpoint_every: int = 100  # iterations between checkpoints; 0 off
     log_every: int = 10  # iterations between recorded curve points
+    valid_every: int = 0  # iterations between validation probes; 0 off
+    valid_epochs: int = 50  # training epochs of each validation probe
 
 
 @dataclass(frozen=True)
@@ -131,6 +133,7 @@ _MINIMUM = {
     "condense.outer": 0,
     "condense.inner": -1,
     "condense.log_every": 1,
+    "condense.valid_epochs": 1,
     "evaluate.epochs": 1,
     "evaluate.batch_size": 1,
     "evaluate.runs": 0,

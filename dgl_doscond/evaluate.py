@@ -21,7 +21,13 @@ from .backbones import build_backbone
 from .matching import task_loss
 from .packing import PackedGraphs
 
-__all__ = ["EvaluationResult", "evaluate", "score", "train_classifier"]
+__all__ = [
+    "EvaluationResult",
+    "ValidationProbe",
+    "evaluate",
+    "score",
+    "train_classifier",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -184,7 +190,11 @@ def _one_run(
     device,
     epochs=None,
     keep_best=False,
+    select=True,
 ):
+    """Train one classifier; (best valid, test there, model). With
+    ``select=False`` the validation split is scored once, after the last
+    epoch, and the test split not at all."""
     out_feats = (
         dataset.num_classes
         if dataset.task == "multiclass"
@@ -223,6 +233,12 @@ def _one_run(
             loss.backward()
             optimizer.step()
 
+        if not select:
+            if epoch == epochs - 1:
+                best_valid = score(
+                    _predict(model, packed["valid"]), labels["valid"], dataset
+                )
+            continue
         valid = score(
             _predict(model, packed["valid"]), labels["valid"], dataset
         )
@@ -237,6 +253,55 @@ def _one_run(
         model.load_state_dict(best_state)
     model.eval()
     return best_valid, best_test, model
+
+
+class ValidationProbe:
+    """Validation score of a quick classifier trained on a set of graphs.
+
+    Used for the condensation curves: a fresh ``config.model`` backbone is
+    trained ``epochs`` epochs with ``config.evaluate``'s optimiser settings
+    on the given graphs and scored once on the validation split (the test
+    split is never read). The validation batches are built once.
+
+    Parameters
+    ----------
+    dataset : dgl_doscond.data.GraphDataset
+    config : dgl_doscond.config.Config
+    epochs : int
+    device : str or torch.device
+    """
+
+    def __init__(self, dataset, config, epochs, device="cpu"):
+        ids = dataset.split["valid"]
+        self.dataset, self.config, self.epochs = dataset, config, epochs
+        self.device = torch.device(device)
+        self._packed = {
+            "valid": _chunks(
+                PackedGraphs(
+                    [dataset.graphs[i] for i in ids.tolist()],
+                    device=self.device,
+                )
+            )
+        }
+        self._labels = {"valid": dataset.labels[ids]}
+
+    def __call__(self, graphs, labels, seed=0):
+        """The validation score of a classifier trained on ``graphs``."""
+        with torch.random.fork_rng(devices=[]):  # leave the caller's RNG
+            valid, _, _ = _one_run(
+                self.dataset,
+                PackedGraphs(graphs, device=self.device),
+                labels,
+                self._packed,
+                self._labels,
+                self.config.model,
+                self.config.evaluate,
+                seed,
+                self.device,
+                epochs=self.epochs,
+                select=False,
+            )
+        return valid
 
 
 def train_classifier(dataset, config, seed=0, device="cpu", epochs=None):

@@ -107,6 +107,7 @@ def run_method(
         {
             "seconds": result.seconds,
             "nodes_per_synthetic_graph": result.num_nodes,
+            "validation_seconds": result.probe_seconds,
             "history": result.history,
         },
     )

@@ -24,7 +24,7 @@ def main():
     )
     data = dgl_doscond.load_dataset("MUTAG", data_root=data_root)
     config = dgl_doscond.load_config(
-        "MUTAG", overrides={"condense": {"gpc": 2}}
+        "MUTAG", overrides={"condense": {"gpc": 2, "valid_every": 100}}
     )
     out_dir = os.path.join(HERE, "figures")
     with tempfile.TemporaryDirectory() as tmp:

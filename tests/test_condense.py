@@ -196,3 +196,18 @@ def test_multitask_binary_labels_with_mixed_matching():
 
     with pytest.raises(NotImplementedError, match="matching: mixed"):
         condense(data, _config("toy", matching="per_class"), seed=0)
+
+
+def test_validation_probes_are_recorded_and_change_nothing(mutag):
+    plain = condense(mutag, _config(epochs=7), seed=2)
+    probed = condense(
+        mutag, _config(epochs=7, valid_every=3, valid_epochs=2), seed=2
+    )
+    assert _same(plain, probed)  # the probes draw from RNGs of their own
+    scored = [p["iteration"] for p in probed.history if "valid" in p]
+    assert scored == [0, 3, 6]
+    assert all(
+        0.0 <= p["valid"] <= 100.0 for p in probed.history if "valid" in p
+    )
+    assert not any("valid" in p for p in plain.history)
+    assert probed.probe_seconds > 0 and plain.probe_seconds == 0

@@ -180,3 +180,28 @@ def test_build_table_limited_to_a_family(tmp_path, examples_module):
     rows = [line for line in table.splitlines() if line.startswith("| ogbg")]
     assert len(rows) == 6
     assert "| NCI1 |" not in table and "| MUTAG |" not in table
+
+
+@pytest.mark.slow
+def test_cross_architecture_rows(tmp_path, data_root, cache_dir):
+    results, readme = tmp_path / "cross", tmp_path / "README.md"
+    args = [
+        "--dataset", "MUTAG", "--method", "random", "--method", "doscond",
+        "--backbone", "gcn", "--backbone", "mlp", "--gpc", "2",
+        "--epochs", "3", "--eval-epochs", "2", "--runs", "1",
+        "--results", results, "--readme", readme,
+        "--data-root", data_root, "--cache-dir", cache_dir,
+    ]  # fmt: skip
+    stdout, _ = run_script("cross_architecture.py", *args)
+    assert stdout.count("MUTAG__") == 2
+    record = json.loads(
+        (results / "MUTAG__doscond__gpc2__seed0.json").read_text()
+    )
+    assert record["matched_with"] == "gcn" and record["set_was"] == "condensed"
+    assert sorted(record["scores"]) == ["gcn", "mlp"]
+    assert record["scores"]["mlp"]["runs"] == 1
+    row = table_row(readme, "doscond", 2)
+    assert re.match(r"\d+\.\d\d ± \d+\.\d\d \(1\)", row[3])
+
+    stdout, _ = run_script("cross_architecture.py", *args)
+    assert "MUTAG__" not in stdout  # rows with a JSON are skipped
