@@ -131,6 +131,14 @@ def _joined(distributed):
             dist_.shutdown()
 
 
+def _split_of(manifest):
+    """The split method a manifest's set was made with."""
+    method = manifest.get("split_method")
+    if method in ("stratified", "permutation"):
+        return method
+    return (manifest.get("config") or {}).get("split", "stratified")
+
+
 def _expected_errors():
     from .condense import NonFiniteLossError
     from .config import ConfigError
@@ -174,6 +182,7 @@ def _load(name, ctx_obj, config):
         cache_dir=ctx_obj["cache_dir"],
         split_seed=config.split_seed,
         feat_encoding=config.feat_encoding,
+        split=config.split,
     )
 
 
@@ -287,6 +296,13 @@ def _overrides(**sections):
 @click.option("--backbone", default=None, help="Matching backbone.")
 @click.option("--split-seed", type=int, default=None)
 @click.option(
+    "--split",
+    type=click.Choice(["stratified", "permutation"]),
+    default=None,
+    help="TU/MiniGC split: stratified (default) or permutation (the "
+    "reference code's).",
+)
+@click.option(
     "--valid-every",
     type=int,
     default=None,
@@ -341,6 +357,7 @@ def condense(
     eval_epochs,
     backbone,
     split_seed,
+    split,
     valid_every,
     device,
     force,
@@ -385,7 +402,8 @@ def condense(
                 evaluate={"epochs": eval_epochs},
                 model={"backbone": backbone},
             )
-            | ({"split_seed": split_seed} if split_seed is not None else {}),
+            | ({"split_seed": split_seed} if split_seed is not None else {})
+            | ({"split": split} if split is not None else {}),
         )
         cfg = config.condense
         out = out or f"{dataset}-{cfg.method}-gpc{cfg.gpc}-seed{seed}.bin"
@@ -472,6 +490,13 @@ def condense(
 )
 @click.option("--split-seed", type=int, default=None)
 @click.option(
+    "--split",
+    type=click.Choice(["stratified", "permutation"]),
+    default=None,
+    help="TU/MiniGC split: stratified (default) or permutation (the "
+    "reference code's).",
+)
+@click.option(
     "--json",
     "json_out",
     type=click.Path(dir_okay=False),
@@ -497,6 +522,7 @@ def evaluate(
     seed,
     config_path,
     split_seed,
+    split,
     json_out,
     device,
     data_root,
@@ -519,7 +545,8 @@ def evaluate(
                 model={"backbone": backbone, "pooling": pooling},
                 evaluate={"epochs": epochs},
             )
-            | ({"split_seed": split_seed} if split_seed is not None else {}),
+            | ({"split_seed": split_seed} if split_seed is not None else {})
+            | ({"split": split} if split is not None else {}),
         )
         if json_out and not os.path.isdir(
             os.path.dirname(os.path.abspath(json_out))
@@ -779,6 +806,7 @@ def plot(
                 cache_dir=os.path.expanduser(cache_dir),
                 split_seed=manifest.get("split_seed") or 0,
                 feat_encoding=manifest.get("feat_encoding", "onehot"),
+                split=_split_of(manifest),
             )
             written = plots.plot_condensed(
                 path, data, out_dir, per_class=per_class

@@ -41,6 +41,7 @@ DISTANCES = ("mse", "ours", "cosine")
 INITS = ("real", "noise")
 MATCHINGS = ("per_class", "mixed")
 ENCODINGS = ("onehot", "raw")
+SPLITS = ("stratified", "permutation")
 
 
 class ConfigError(ValueError):
@@ -99,7 +100,8 @@ class Config:
     condense: CondenseConfig = field(default_factory=CondenseConfig)
     evaluate: EvalConfig = field(default_factory=EvalConfig)
     feat_encoding: str = "onehot"  # OGB atoms: onehot (174) or raw (9)
-    split_seed: int = 0  # seed of the stratified split (TU, minigc)
+    split_seed: int = 0  # seed of the split (TU, minigc)
+    split: str = "stratified"  # TU, minigc: stratified or permutation
 
     def to_dict(self):
         """Return the configuration as nested plain dictionaries."""
@@ -112,6 +114,8 @@ _SECTIONS = {
     "evaluate": EvalConfig,
 }
 
+_TOP_LEVEL = ("feat_encoding", "split_seed", "split")
+
 _CHOICES = {
     "model.backbone": BACKBONES,
     "model.pooling": POOLINGS,
@@ -120,6 +124,7 @@ _CHOICES = {
     "condense.init": INITS,
     "condense.matching": MATCHINGS,
     "feat_encoding": ENCODINGS,
+    "split": SPLITS,
 }
 
 # Lower bounds (inclusive); every other number must be >= 0.
@@ -225,11 +230,11 @@ def _merge(base, updates, source):
             merged[key] = _merge_section(
                 merged[key], value, key, _SECTIONS[key]
             )
-        elif key in ("feat_encoding", "split_seed"):
-            expected = str if key == "feat_encoding" else int
+        elif key in _TOP_LEVEL:
+            expected = int if key == "split_seed" else str
             merged[key] = _check_value(key, value, expected)
         else:
-            valid = ", ".join([*_SECTIONS, "feat_encoding", "split_seed"])
+            valid = ", ".join([*_SECTIONS, *_TOP_LEVEL])
             raise ConfigError(
                 f"Unknown config key '{key}' in {source}. Valid top-level "
                 f"keys: {valid}."
@@ -333,4 +338,5 @@ def load_config(dataset=None, path=None, overrides=None):
         evaluate=EvalConfig(**base["evaluate"]),
         feat_encoding=base["feat_encoding"],
         split_seed=base["split_seed"],
+        split=base["split"],
     )

@@ -41,6 +41,7 @@ KNOWN_TU = (
 TU_URL = "https://www.chrsmrrs.com/graphkerneldatasets/{name}.zip"
 DOWNLOAD_TIMEOUT_S = 30
 FEAT_ENCODINGS = ("onehot", "raw")
+SPLITS = ("stratified", "permutation")
 
 MINIGC_NUM_GRAPHS = 600  # 75 per class
 MINIGC_MIN_NODES = 10
@@ -78,9 +79,12 @@ class GraphDataset:
     split : dict
         ``"train"``, ``"valid"``, ``"test"`` -> sorted int64 graph indices.
     split_seed : int or None
-        Seed of the stratified split; None for OGB's fixed scaffold split.
+        Seed of the split; None for OGB's fixed scaffold split.
     feat_encoding : str
         ``"onehot"`` or ``"raw"``, as passed to :func:`load_dataset`.
+    split_method : str
+        ``"stratified"``, ``"permutation"`` (see :func:`load_dataset`),
+        ``"scaffold"`` (OGB) or ``"given"`` (a user's own split).
     """
 
     name: str
@@ -93,6 +97,7 @@ class GraphDataset:
     split: dict
     split_seed: int | None
     feat_encoding: str
+    split_method: str = "stratified"
 
     @classmethod
     def from_graphs(
@@ -177,6 +182,7 @@ class GraphDataset:
                 "labels must be (G,) int64 classes or (G, T) float binary "
                 f"labels; got {labels.dtype} of shape {tuple(labels.shape)}."
             )
+        method = "stratified" if split is None else "given"
         if split is None:
             split = stratified_split(classes, split_seed)
         else:
@@ -195,6 +201,7 @@ class GraphDataset:
             split=split,
             split_seed=split_seed,
             feat_encoding="custom",
+            split_method=method,
         )
 
     def __repr__(self):
@@ -267,6 +274,7 @@ class GraphDataset:
             "num_valid": len(self.split["valid"]),
             "num_test": len(self.split["test"]),
             "split_seed": self.split_seed,
+            "split_method": self.split_method,
             "split_hash": self.split_hash,
         }
 
@@ -310,6 +318,27 @@ def stratified_split(classes, seed, frac=0.1):
     return {k: torch.sort(torch.cat(v)).values for k, v in parts.items()}
 
 
+def permutation_split(num_graphs, seed, frac=0.1):
+    """The reference code's split: one seeded permutation of all graphs;
+    the first ``ceil(frac * G)`` are test, the next as many valid, the
+    rest train (MUTAG 150/19/19 with ``frac=0.1``). Not stratified.
+
+    Returns
+    -------
+    dict
+        ``"train"``, ``"valid"``, ``"test"`` -> sorted int64 indices.
+    """
+    gen = torch.Generator().manual_seed(int(seed))
+    order = torch.randperm(num_graphs, generator=gen)
+    size = math.ceil(frac * num_graphs)
+    parts = {
+        "test": order[:size],
+        "valid": order[size : 2 * size],
+        "train": order[2 * size :],
+    }
+    return {k: torch.sort(v).values for k, v in parts.items()}
+
+
 def available_datasets(data_root=None):
     """Names of the datasets present under ``data_root``, plus "minigc"."""
     from . import loaders
@@ -335,6 +364,7 @@ def load_dataset(
     split_seed=0,
     feat_encoding="onehot",
     download=True,
+    split="stratified",
 ):
     """Load a graph classification dataset by name.
 
@@ -362,6 +392,11 @@ def load_dataset(
     download : bool
         Try the loader's download into ``cache_dir`` when the data is not
         under ``data_root``.
+    split : str
+        TU and MiniGC: ``"stratified"`` (per class, seeded, 80/10/10) or
+        ``"permutation"`` (the reference code's split: one seeded
+        permutation, test first; see :func:`permutation_split`). OGB sets
+        always use their scaffold split and refuse ``"permutation"``.
 
     Returns
     -------
@@ -377,6 +412,8 @@ def load_dataset(
     """
     from . import loaders
 
+    if split not in SPLITS:
+        raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
     if feat_encoding not in FEAT_ENCODINGS:
         raise ValueError(
             f"feat_encoding must be one of {FEAT_ENCODINGS}, "
@@ -398,6 +435,16 @@ def load_dataset(
             )
         else:
             dataset = loaders._load_ogb(name, source, cache, feat_encoding)
+    if dataset.split_seed is None:  # OGB: its own scaffold split
+        if split != "stratified":
+            raise ValueError(
+                f"{name} comes with OGB's scaffold split; split "
+                f"{split!r} applies to TU and MiniGC sets only."
+            )
+        dataset.split_method = "scaffold"
+    elif split == "permutation":
+        dataset.split = permutation_split(dataset.num_graphs, split_seed)
+        dataset.split_method = "permutation"
 
     logger.info(
         "loaded %s: %d graphs, D=%d, in %.1f s",

@@ -351,6 +351,15 @@ def check_compatible(manifest, dataset):
     }
     for key, value in wanted.items():
         if manifest.get(key) != value:
+            made = manifest.get("split_method")
+            current = getattr(dataset, "split_method", None)
+            if key == "split_hash" and made not in (None, current):
+                raise CondensedSetError(
+                    f"The condensed set was made on the {made} split (seed "
+                    f"{manifest.get('split_seed')}), but this evaluation "
+                    f"uses the {current} split; pass --split "
+                    f"{made} (and the same --split-seed)."
+                )
             raise CondensedSetError(
                 f"The condensed set was made with {key}="
                 f"{manifest.get(key)!r}, but this evaluation uses {key}="

@@ -183,6 +183,7 @@ def condense_to_file(
         "num_tasks": dataset.num_tasks,
         "feat_encoding": dataset.feat_encoding,
         "split_seed": dataset.split_seed,
+        "split_method": dataset.split_method,
         "split_hash": dataset.split_hash,
         "num_train_graphs": len(dataset.split["train"]),
         "method": config.condense.method,

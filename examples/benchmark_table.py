@@ -212,6 +212,7 @@ def load(name, args):
         cache_dir=args.cache_dir,
         split_seed=base.split_seed,
         feat_encoding=base.feat_encoding,
+        split=base.split,
     )
 
 

@@ -95,6 +95,7 @@ def run_dataset(name, args):
         cache_dir=args.cache_dir,
         split_seed=config.split_seed,
         feat_encoding=config.feat_encoding,
+        split=config.split,
     )
     result = dgl_doscond.evaluate(
         dataset, config, runs=args.runs, seed=0, device=args.device

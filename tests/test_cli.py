@@ -324,3 +324,21 @@ def test_cuda_without_a_device_is_a_clear_error(run, tmp_path):
     assert result.exit_code == 1
     assert "--device cuda" in result.output and "--device cpu" in result.output
     assert not out.exists()
+
+
+def test_set_made_on_the_permutation_split_names_it(run, tmp_path):
+    out = tmp_path / "perm.bin"
+    result = _tiny_condense(run, out, "--split", "permutation")
+    assert result.exit_code == 0, result.output
+    manifest = json.loads(out.with_suffix(".json").read_text())
+    assert manifest["split_method"] == "permutation"
+    assert manifest["config"]["split"] == "permutation"
+
+    args = ["evaluate", "--dataset", "MUTAG", "--train", str(out)]
+    refused = run(*args, "--runs", "1", "--epochs", "1")
+    assert refused.exit_code == 1
+    assert "--split permutation" in refused.output
+    accepted = run(
+        *args, "--runs", "1", "--epochs", "1", "--split", "permutation"
+    )
+    assert accepted.exit_code == 0, accepted.output

@@ -324,3 +324,35 @@ def test_download_goes_into_cache(data_root, cache_dir, tmp_path, monkeypatch):
 
     archive.unlink()  # the second load must not download again
     assert load_dataset("MUTAG", None, cache).num_graphs == 188
+
+
+def test_permutation_split_is_the_reference_split(data_root, cache_dir):
+    from dgl_doscond import load_dataset
+
+    data = load_dataset(
+        "MUTAG",
+        data_root=data_root,
+        cache_dir=cache_dir,
+        split="permutation",
+    )
+    assert data.split_method == "permutation"
+    sizes = {k: len(v) for k, v in data.split.items()}
+    assert sizes == {"train": 150, "valid": 19, "test": 19}  # METHOD.md
+    order = torch.randperm(188, generator=torch.Generator().manual_seed(0))
+    n = math.ceil(188 / 10)
+    assert data.split["test"].tolist() == sorted(order[:n].tolist())
+    assert data.split["valid"].tolist() == sorted(order[n : 2 * n].tolist())
+    every = torch.cat(list(data.split.values())).sort().values
+    assert torch.equal(every, torch.arange(188))
+
+
+def test_permutation_split_is_refused_for_ogb(data_root, cache_dir):
+    from dgl_doscond import load_dataset
+
+    with pytest.raises(ValueError, match="scaffold split"):
+        load_dataset(
+            "ogbg-molbace",
+            data_root=data_root,
+            cache_dir=cache_dir,
+            split="permutation",
+        )
