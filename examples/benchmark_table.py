@@ -122,6 +122,13 @@ def parse_args(argv=None):
         help="torch CPU threads (default: torch's choice); 1 avoids "
         "oversubscription when other jobs share the cores.",
     )
+    parser.add_argument(
+        "--split",
+        choices=["stratified", "permutation"],
+        default=None,
+        help="TU split (default: the config's, stratified); permutation is "
+        "the reference code's split. Use other --results and --readme.",
+    )
     parser.add_argument("-v", "--verbose", action="store_true")
     parser.add_argument(
         "--table-datasets",
@@ -158,9 +165,10 @@ def cell_config(dataset, method, gpc, args):
     evaluate = {"runs": args.eval_runs}
     if args.eval_epochs is not None:
         evaluate["epochs"] = args.eval_epochs
-    return dgl_doscond.load_config(
-        dataset, overrides={"condense": condense, "evaluate": evaluate}
-    )
+    overrides = {"condense": condense, "evaluate": evaluate}
+    if getattr(args, "split", None):
+        overrides["split"] = args.split
+    return dgl_doscond.load_config(dataset, overrides=overrides)
 
 
 def run_cell(dataset, method, gpc, seed, args):
@@ -170,7 +178,10 @@ def run_cell(dataset, method, gpc, seed, args):
     config = cell_config(dataset.name, method, gpc, args)
     scratch = Path(args.cache_dir).expanduser() / "benchmark_scratch"
     scratch.mkdir(parents=True, exist_ok=True)
-    out = scratch / (cell_name(dataset.name, method, gpc, seed) + ".bin")
+    split = "" if dataset.split_method != "permutation" else "__permutation"
+    out = scratch / (
+        cell_name(dataset.name, method, gpc, seed) + split + ".bin"
+    )
     manifest, evaluation = dgl_doscond.condense_to_file(
         dataset,
         config,
@@ -192,6 +203,7 @@ def run_cell(dataset, method, gpc, seed, args):
         "num_train_graphs": manifest["num_train_graphs"],
         "split_hash": manifest["split_hash"],
         "split_seed": manifest["split_seed"],
+        "split_method": manifest["split_method"],
         "feat_encoding": manifest["feat_encoding"],
         "config": config.to_dict(),
         "condensed_set": str(out),
@@ -205,7 +217,8 @@ def load(name, args):
     """Load ``name`` with the split seed and encoding of its config."""
     import dgl_doscond
 
-    base = dgl_doscond.load_config(name)
+    overrides = {"split": args.split} if getattr(args, "split", None) else None
+    base = dgl_doscond.load_config(name, overrides=overrides)
     return dgl_doscond.load_dataset(
         name,
         data_root=args.data_root,

@@ -90,7 +90,8 @@ def condensed_set(dataset, method, args):
         except Exception:  # a stale or broken file: make it again
             manifest = {}
         made_with = (manifest.get("config") or {}).get("condense")
-        if made_with == config.to_dict()["condense"]:
+        same_split = manifest.get("split_hash") == dataset.split_hash
+        if same_split and made_with == config.to_dict()["condense"]:
             return path, "reused"
     dgl_doscond.condense_to_file(
         dataset,

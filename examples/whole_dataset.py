@@ -69,6 +69,13 @@ def parse_args(argv=None):
         help="torch CPU threads (default: torch's choice); 1 avoids "
         "oversubscription when other jobs share the cores.",
     )
+    parser.add_argument(
+        "--split",
+        choices=["stratified", "permutation"],
+        default=None,
+        help="TU split (default: the config's, stratified); permutation is "
+        "the reference code's split. Use other --results and --readme.",
+    )
     parser.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args(argv)
     if args.threads is not None and args.threads < 1:
@@ -88,6 +95,8 @@ def run_dataset(name, args):
     overrides = {"evaluate": {"runs": args.runs}}
     if args.epochs is not None:
         overrides["evaluate"]["epochs"] = args.epochs
+    if args.split:
+        overrides["split"] = args.split
     config = dgl_doscond.load_config(name, overrides=overrides)
     dataset = dgl_doscond.load_dataset(
         name,
@@ -104,6 +113,7 @@ def run_dataset(name, args):
 
     record = result.to_dict()
     record.update(
+        split_method=dataset.split_method,
         config=config.to_dict(),
         machine=sh.machine_info(args.device),
         date=sh.now_utc(),
