@@ -238,6 +238,10 @@ def machine():
     }
 
 
+def _num(value, spec):
+    return "–" if value is None else format(value, spec)
+
+
 def markdown(records):
     lines = [
         "| dataset | gpc | iteration (ms) | real | synthetic | match | "
@@ -255,20 +259,30 @@ def markdown(records):
             f"{ms['real']} | {ms['synthetic']} | {ms['match']} | "
             f"{ms['step']} | {ms['plain_step']} | "
             f"{b['iteration'] / b['plain_step']:.2f} | "
-            f"{whole.get('seconds', float('nan')):.1f} | "
-            f"{whole.get('peak_rss_mb', float('nan')):.0f} | "
+            f"{_num(whole.get('seconds'), '.1f')} | "
+            f"{_num(whole.get('peak_rss_mb'), '.0f')} | "
             f"{'–' if ratio is None else f'{ratio:.1f}'} |"
         )
-    first = records[0]
+    machines = sorted(
+        {
+            f"{r['machine']['processor']}, {r['machine']['cpu_count']} "
+            f"cores, torch {r['machine']['torch']} with "
+            f"{r['machine']['torch_threads']} threads"
+            for r in records
+        }
+    )
+    dates = sorted({r["date"][:10] for r in records})
+    iterations = sorted({r["iterations"] for r in records})
+    whole = sorted({r["whole_iterations"] for r in records if r.get("whole")})
     lines += [
         "",
-        f"Machine: {first['machine']['processor']}, "
-        f"{first['machine']['cpu_count']} cores, torch "
-        f"{first['machine']['torch']} with "
-        f"{first['machine']['torch_threads']} threads; date "
-        f"{first['date']}. Parts are medians in ms over "
-        f"{first['iterations']} iterations; whole runs are "
-        f"{first['whole_iterations']} outer iterations.",
+        f"Machine: {'; '.join(machines)}; dates (UTC) "
+        f"{', '.join(dates)}. Parts are medians in ms over "
+        f"{'/'.join(map(str, iterations))} iterations; whole runs are "
+        f"{'/'.join(map(str, whole)) or '–'} outer iterations; the "
+        "dcgraph / doscond ratio compares the two methods over the same "
+        "iterations and synthetic graphs. Raw figures, with the command "
+        "of each row: `results/condense.json`.",
     ]
     memory = [r for r in records if r.get("memory")]
     if memory:
@@ -293,6 +307,18 @@ def markdown(records):
                     f"{m['peak_rss_mb'] - m['rss_after_load_mb']:.0f} |"
                 )
     return "\n".join(lines)
+
+
+def merge(path, records):
+    """The records of ``path`` with those of this run put in (a
+    (dataset, gpc) measured again replaces its old record)."""
+    old = []
+    if os.path.exists(path):
+        with open(path) as handle:
+            old = json.load(handle)
+    new = {(r["dataset"], r["gpc"]): r for r in records}
+    kept = [r for r in old if (r["dataset"], r["gpc"]) not in new]
+    return sorted(kept + records, key=lambda r: (r["dataset"], r["gpc"]))
 
 
 def write_readme(path, table):
@@ -441,6 +467,7 @@ def main(argv=None):
             )
             records.append(record)
 
+    records = merge(args.json, records)
     os.makedirs(os.path.dirname(args.json), exist_ok=True)
     tmp = args.json + ".tmp"
     with open(tmp, "w") as handle:
