@@ -132,9 +132,14 @@ def init_from_env(device="cpu", split="auto", timeout_minutes=30):
 
 
 def shutdown():
-    """Leave the process group, if one was joined."""
+    """Leave the process group, if one was joined: all ranks meet at a
+    barrier first, so that none tears down its connections while another
+    still talks to it (gloo can hang at exit otherwise)."""
     if dist.is_available() and dist.is_initialized():
-        dist.destroy_process_group()
+        try:
+            dist.barrier()
+        finally:
+            dist.destroy_process_group()
 
 
 @contextlib.contextmanager

@@ -161,8 +161,14 @@ def condense_to_file(
         stop=stop,
         ranks=ranks,
     )
-    if ranks is not None and not ranks.is_main:
-        return None, None
+    if ranks is not None and ranks.world_size > 1:
+        # The group is not needed to save or evaluate: every rank leaves
+        # it now, so that no rank waits on rank 0's evaluation.
+        from .distributed import shutdown
+
+        shutdown()
+        if not ranks.is_main:
+            return None, None
     evaluation = None
     if eval_runs > 0:
         evaluation = evaluate(

@@ -96,7 +96,7 @@ def test_two_processes_match_one(
         env=env,
         capture_output=True,
         text=True,
-        timeout=600,
+        timeout=300,
     )
     assert launched.returncode == 0, launched.stderr[-3000:]
     # Rank 0 alone writes and reports.
