@@ -37,17 +37,11 @@ import time
 
 import torch
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _common import default_data_root, write_readme  # noqa: E402
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
-BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
-
-
-def _default_data_root():
-    env = os.environ.get("DGL_DOSCOND_DATA")
-    if env:
-        return env
-    shared = os.path.join(REPO, "..", "shared", "data")
-    return os.path.abspath(shared) if os.path.isdir(shared) else None
 
 
 def breakdown(dataset, config, iterations, warmup, seed=0):
@@ -357,20 +351,6 @@ def merge(path, records):
     return sorted(kept + records, key=lambda r: (r["dataset"], r["gpc"]))
 
 
-def write_readme(path, table):
-    text = open(path).read() if os.path.exists(path) else ""
-    block = f"{BEGIN}\n{table}\n{END}"
-    if BEGIN in text and END in text:
-        head, rest = text.split(BEGIN, 1)
-        text = head + block + rest.split(END, 1)[1]
-    else:
-        text = (text.rstrip() + "\n\n" if text else "") + block + "\n"
-    tmp = path + ".tmp"
-    with open(tmp, "w") as handle:
-        handle.write(text)
-    os.replace(tmp, path)
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--dataset", action="append")
@@ -394,7 +374,7 @@ def main(argv=None):
     )
     parser.add_argument("--subset-iterations", type=int, default=50)
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
-    parser.add_argument("--data-root", default=_default_data_root())
+    parser.add_argument("--data-root", default=default_data_root())
     parser.add_argument(
         "--cache-dir",
         default=os.environ.get(
@@ -509,7 +489,7 @@ def main(argv=None):
     with open(tmp, "w") as handle:
         json.dump(records, handle, indent=2)
     os.replace(tmp, args.json)
-    write_readme(args.readme, markdown(records))
+    write_readme(args.readme, markdown(records), "bench")
 
 
 if __name__ == "__main__":

@@ -30,17 +30,11 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _common import default_data_root, write_readme  # noqa: E402
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
-BEGIN, END = "<!-- dist:begin -->", "<!-- dist:end -->"
-
-
-def _default_data_root():
-    env = os.environ.get("DGL_DOSCOND_DATA")
-    if env:
-        return env
-    shared = os.path.join(REPO, "..", "shared", "data")
-    return os.path.abspath(shared) if os.path.isdir(shared) else None
 
 
 def one_run(name, gpc, epochs, procs, threads, args, workdir):
@@ -127,27 +121,13 @@ def markdown(records, procs):
     return "\n".join(lines)
 
 
-def write_readme(path, table):
-    text = open(path).read() if os.path.exists(path) else ""
-    block = f"{BEGIN}\n{table}\n{END}"
-    if BEGIN in text and END in text:
-        head, rest = text.split(BEGIN, 1)
-        text = head + block + rest.split(END, 1)[1]
-    else:
-        text = (text.rstrip() + "\n\n" if text else "") + block + "\n"
-    tmp = path + ".tmp"
-    with open(tmp, "w") as handle:
-        handle.write(text)
-    os.replace(tmp, path)
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--dataset", action="append")
     parser.add_argument("--gpc", action="append", type=int)
     parser.add_argument("--epochs", type=int, default=100)
     parser.add_argument("--procs", type=int, default=2)
-    parser.add_argument("--data-root", default=_default_data_root())
+    parser.add_argument("--data-root", default=default_data_root())
     parser.add_argument(
         "--cache-dir",
         default=os.environ.get(
@@ -191,7 +171,7 @@ def main(argv=None):
     with open(args.json, "w") as handle:
         json.dump(records, handle, indent=2)
     table = markdown(records, args.procs)
-    write_readme(args.readme, table)
+    write_readme(args.readme, table, "dist")
     print(table)
 
 

@@ -206,6 +206,17 @@ def _data_options(func):
     return func
 
 
+def _split_options(func):
+    func = click.option(
+        "--split",
+        type=click.Choice(["stratified", "permutation"]),
+        default=None,
+        help="TU/MiniGC split: stratified (default) or permutation (the "
+        "reference code's).",
+    )(func)
+    return click.option("--split-seed", type=int, default=None)(func)
+
+
 def _context(data_root, cache_dir):
     return {
         "data_root": data_root,
@@ -294,14 +305,7 @@ def _overrides(**sections):
     help="Epochs of each evaluation run.",
 )
 @click.option("--backbone", default=None, help="Matching backbone.")
-@click.option("--split-seed", type=int, default=None)
-@click.option(
-    "--split",
-    type=click.Choice(["stratified", "permutation"]),
-    default=None,
-    help="TU/MiniGC split: stratified (default) or permutation (the "
-    "reference code's).",
-)
+@_split_options
 @click.option(
     "--valid-every",
     type=int,
@@ -488,14 +492,7 @@ def condense(
     default=None,
     help="YAML config file.",
 )
-@click.option("--split-seed", type=int, default=None)
-@click.option(
-    "--split",
-    type=click.Choice(["stratified", "permutation"]),
-    default=None,
-    help="TU/MiniGC split: stratified (default) or permutation (the "
-    "reference code's).",
-)
+@_split_options
 @click.option(
     "--json",
     "json_out",

@@ -178,6 +178,18 @@ def date_range(dates):
     return days[0] if len(days) == 1 else f"{days[0]} to {days[-1]}"
 
 
+def add_split_option(parser):
+    """``--split``: the TU split of a script's runs (default: the
+    config's)."""
+    parser.add_argument(
+        "--split",
+        choices=["stratified", "permutation"],
+        default=None,
+        help="TU split (default: the config's, stratified); permutation is "
+        "the reference code's split. Use other --results and --readme.",
+    )
+
+
 def replace_block(readme, name, content):
     """Put ``content`` between ``<!-- NAME:begin -->`` and ``:end -->``.
 

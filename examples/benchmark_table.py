@@ -122,13 +122,7 @@ def parse_args(argv=None):
         help="torch CPU threads (default: torch's choice); 1 avoids "
         "oversubscription when other jobs share the cores.",
     )
-    parser.add_argument(
-        "--split",
-        choices=["stratified", "permutation"],
-        default=None,
-        help="TU split (default: the config's, stratified); permutation is "
-        "the reference code's split. Use other --results and --readme.",
-    )
+    sh.add_split_option(parser)
     parser.add_argument("-v", "--verbose", action="store_true")
     parser.add_argument(
         "--table-datasets",

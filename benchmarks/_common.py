@@ -1,0 +1,32 @@
+"""Helpers shared by the benchmark scripts of this folder."""
+
+import os
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+
+
+def default_data_root():
+    """``$DGL_DOSCOND_DATA``, else ``../shared/data`` beside the repo."""
+    env = os.environ.get("DGL_DOSCOND_DATA")
+    if env:
+        return env
+    shared = os.path.join(REPO, "..", "shared", "data")
+    return os.path.abspath(shared) if os.path.isdir(shared) else None
+
+
+def write_readme(path, table, name):
+    """Put ``table`` between ``<!-- NAME:begin -->`` and ``:end -->`` in
+    ``path`` (appended when the markers are missing), atomically."""
+    begin, end = f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
+    text = open(path).read() if os.path.exists(path) else ""
+    block = f"{begin}\n{table}\n{end}"
+    if begin in text and end in text:
+        head, rest = text.split(begin, 1)
+        text = head + block + rest.split(end, 1)[1]
+    else:
+        text = (text.rstrip() + "\n\n" if text else "") + block + "\n"
+    tmp = path + ".tmp"
+    with open(tmp, "w") as handle:
+        handle.write(text)
+    os.replace(tmp, path)
