@@ -178,6 +178,16 @@ def date_range(dates):
     return days[0] if len(days) == 1 else f"{days[0]} to {days[-1]}"
 
 
+def setup_logging(verbose):
+    """INFO logs with ``-v``, else warnings only."""
+    import logging
+
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+
+
 def add_split_option(parser):
     """``--split``: the TU split of a script's runs (default: the
     config's)."""

@@ -229,15 +229,9 @@ def build_table(results_dir):
 
 def main(argv=None):
     args = parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING,
-        format="%(levelname)s %(name)s: %(message)s",
-    )
-    if args.threads:
-        import torch
-
-        torch.set_num_threads(args.threads)
+    sh.setup_logging(args.verbose)
     if not args.table_only:
+        sh.set_threads(args.threads)
         run(args)
     sh.replace_block(args.readme, "cross", build_table(args.results))
 

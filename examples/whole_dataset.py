@@ -182,10 +182,7 @@ def build_table(results_dir):
 
 def main(argv=None):
     args = parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING,
-        format="%(levelname)s %(name)s: %(message)s",
-    )
+    sh.setup_logging(args.verbose)
     failed = 0
     if not args.table_only:
         sh.set_threads(args.threads)
