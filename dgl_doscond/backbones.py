@@ -6,7 +6,10 @@ that share the same weights:
 
 - :meth:`~GraphClassifier.forward` takes a (batched) DGL graph, its node
   features and optional edge weights: the path of real graphs and of saved
-  condensed sets;
+  condensed sets. It propagates with one sparse matrix per batch
+  (:func:`sparse_adjacency`, built once and used by every layer) and
+  ``torch.sparse.mm``, which was about twice as fast as DGL's message
+  passing on CPU for batches of molecules, forward and backward;
 - :meth:`~GraphClassifier.forward_dense` takes a batch of dense weighted
   adjacency matrices: the fast path of the synthetic graphs during
   condensation, where graphs are small and every pair of nodes carries a
@@ -21,7 +24,6 @@ To add a backbone, subclass :class:`GraphClassifier`, implement
 """
 
 import dgl
-import dgl.function as fn
 import torch
 import torch.nn.functional as F
 from dgl.nn import GINConv, GraphConv
@@ -37,7 +39,82 @@ __all__ = [
     "WeightedSAGEConv",
     "build_backbone",
     "gcn_norm_dense",
+    "gcn_norm_sparse",
+    "sparse_adjacency",
 ]
+
+
+def _edges_and_weights(graph, edge_weight):
+    src, dst = graph.edges()
+    if edge_weight is None:
+        edge_weight = torch.ones(graph.num_edges(), device=graph.device)
+    return src, dst, edge_weight
+
+
+def _coo(src, dst, weight, num_nodes):
+    indices = torch.stack([dst, src])
+    shape = (num_nodes, num_nodes)
+    return torch.sparse_coo_tensor(indices, weight, shape).coalesce()
+
+
+def sparse_adjacency(graph, edge_weight=None):
+    r"""Return the weighted adjacency of a graph as a sparse matrix.
+
+    Parameters
+    ----------
+    graph : dgl.DGLGraph
+        V nodes and E edges (batched or not).
+    edge_weight : torch.Tensor, optional
+        :math:`(E,)` weights; ones when not given. Gradients flow to them.
+
+    Returns
+    -------
+    torch.Tensor
+        :math:`(V, V)` sparse COO matrix, coalesced, with
+        :math:`A_{vu} = \sum w_e` over the edges :math:`e: u \to v`, so
+        that ``torch.sparse.mm(A, H)`` sums the weighted messages into each
+        node.
+    """
+    src, dst, weight = _edges_and_weights(graph, edge_weight)
+    return _coo(src, dst, weight, graph.num_nodes())
+
+
+def _in_degree(adj):
+    """:math:`(V, 1)` row sums of a sparse adjacency: weighted in-degrees."""
+    deg = adj.values().new_zeros(adj.shape[0])
+    deg = deg.index_add(0, adj.indices()[0], adj.values())
+    return deg.unsqueeze(-1)
+
+
+def gcn_norm_sparse(graph, edge_weight=None):
+    r"""Return :math:`\tilde D^{-1/2}(A + I)\tilde D^{-1/2}` as a sparse
+    matrix: the sparse counterpart of :func:`gcn_norm_dense`.
+
+    Parameters
+    ----------
+    graph : dgl.DGLGraph
+        V nodes, E edges, no self-loops; each undirected edge stored in both
+        directions.
+    edge_weight : torch.Tensor, optional
+        :math:`(E,)` weights; ones when not given. Zero weights are allowed
+        (unlike DGL's ``EdgeWeightNorm``): every node keeps its unit
+        self-loop.
+
+    Returns
+    -------
+    torch.Tensor
+        :math:`(V, V)` sparse COO matrix; :math:`\tilde D` is the weighted
+        in-degree of :math:`A + I`.
+    """
+    src, dst, weight = _edges_and_weights(graph, edge_weight)
+    num_nodes = graph.num_nodes()
+    loops = torch.arange(num_nodes, device=graph.device)
+    src, dst = torch.cat([src, loops]), torch.cat([dst, loops])
+    weight = torch.cat([weight, weight.new_ones(num_nodes)])
+    deg = weight.new_zeros(num_nodes).index_add_(0, dst, weight)
+    deg_inv_sqrt = deg.rsqrt()
+    norm = weight * deg_inv_sqrt[src] * deg_inv_sqrt[dst]
+    return _coo(src, dst, norm, num_nodes)
 
 
 def gcn_norm_dense(adj):
@@ -188,41 +265,12 @@ class GCN(GraphClassifier):
             for a, b in self._layer_sizes()
         )
 
-    def normalized_graph(self, graph, edge_weight=None):
-        r"""Return the graph with self-loops and its normalised weights.
-
-        Parameters
-        ----------
-        graph : dgl.DGLGraph
-            V nodes, E edges, no self-loops.
-        edge_weight : torch.Tensor, optional
-            :math:`(E,)` weights; ones when not given.
-
-        Returns
-        -------
-        (dgl.DGLGraph, torch.Tensor)
-            The graph with V self-loops appended and the :math:`(E + V,)`
-            weights of :math:`\hat A`.
-        """
-        num_nodes = graph.num_nodes()
-        if edge_weight is None:
-            edge_weight = torch.ones(graph.num_edges(), device=graph.device)
-        loops = torch.arange(num_nodes, device=graph.device)
-        graph_loop = dgl.add_edges(graph, loops, loops)
-        weight = torch.cat([edge_weight, edge_weight.new_ones(num_nodes)])
-
-        # Weighted degrees; zero weights are allowed (unlike DGL's
-        # EdgeWeightNorm), every node has its unit self-loop.
-        src, dst = graph_loop.edges()
-        deg = weight.new_zeros(num_nodes).index_add_(0, dst, weight)
-        deg_inv_sqrt = deg.rsqrt()
-        return graph_loop, weight * deg_inv_sqrt[src] * deg_inv_sqrt[dst]
-
     def _node_embed(self, graph, feat, edge_weight):
-        graph, norm = self.normalized_graph(graph, edge_weight)
+        adj_norm = gcn_norm_sparse(graph, edge_weight)
         hidden = feat
         for conv in self.convs:
-            hidden = F.relu(conv(graph, hidden, edge_weight=norm))
+            hidden = torch.sparse.mm(adj_norm, hidden @ conv.weight)
+            hidden = F.relu(hidden + conv.bias)
             hidden = self.dropout(hidden)
         return hidden
 
@@ -251,9 +299,11 @@ class GIN(GraphClassifier):
         )
 
     def _node_embed(self, graph, feat, edge_weight):
+        adj = sparse_adjacency(graph, edge_weight)
         hidden = feat
         for conv in self.convs:
-            hidden = F.relu(conv(graph, hidden, edge_weight=edge_weight))
+            aggregated = hidden + torch.sparse.mm(adj, hidden)
+            hidden = F.relu(conv.apply_func(aggregated))
             hidden = self.dropout(hidden)
         return hidden
 
@@ -287,16 +337,15 @@ class WeightedSAGEConv(nn.Module):
 
     def forward(self, graph, feat, edge_weight=None):
         """Apply the layer: ``feat`` is :math:`(V, D)`, output
-        :math:`(V, D')`."""
-        with graph.local_scope():
-            if edge_weight is None:
-                edge_weight = torch.ones(graph.num_edges(), device=feat.device)
-            graph.ndata["h"] = feat
-            graph.edata["w"] = edge_weight
-            graph.update_all(fn.u_mul_e("h", "w", "m"), fn.sum("m", "neigh"))
-            graph.update_all(fn.copy_e("w", "m"), fn.sum("m", "deg"))
-            deg = graph.ndata["deg"].unsqueeze(-1)
-            neigh = graph.ndata["neigh"] / deg.clamp(min=1e-12)
+        :math:`(V, D')`; ``edge_weight`` :math:`(E,)`, ones when not
+        given."""
+        adj = sparse_adjacency(graph, edge_weight)
+        return self.forward_sparse(adj, _in_degree(adj), feat)
+
+    def forward_sparse(self, adj, deg, feat):
+        """Apply the layer to a :func:`sparse_adjacency` matrix, its
+        :math:`(V, 1)` weighted in-degrees and :math:`(V, D)` features."""
+        neigh = torch.sparse.mm(adj, feat) / deg.clamp(min=1e-12)
         return self.fc_self(feat) + self.fc_neigh(neigh)
 
     def forward_dense(self, adj, feat):
@@ -317,9 +366,11 @@ class SAGE(GraphClassifier):
         )
 
     def _node_embed(self, graph, feat, edge_weight):
+        adj = sparse_adjacency(graph, edge_weight)
+        deg = _in_degree(adj)
         hidden = feat
         for conv in self.convs:
-            hidden = F.relu(conv(graph, hidden, edge_weight=edge_weight))
+            hidden = F.relu(conv.forward_sparse(adj, deg, hidden))
             hidden = self.dropout(hidden)
         return hidden
 

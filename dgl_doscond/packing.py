@@ -2,8 +2,8 @@
 
 ``dgl.batch`` walks a Python list of graphs on every call; condensation and
 training draw hundreds of batches. :class:`PackedGraphs` batches the list
-once, keeps the node features and the edges (as ids local to each graph) in
-flat tensors, and builds any batch by indexing them.
+once, keeps the node features and the edges (as int32 ids local to each
+graph) in flat tensors, and builds any batch by indexing them.
 
 The registry's loaders give every graph its features as a slice of one
 flat tensor; the pack then indexes that tensor itself instead of copying
@@ -68,6 +68,33 @@ def _shared_rows(feats, device):
     return base, torch.tensor(rows, dtype=torch.long)
 
 
+def _local_edges(graphs, chunk=4096):
+    """Node and edge counts of every graph, and all edges as int32 ids
+    local to their graph, concatenated.
+
+    Graphs are batched ``chunk`` at a time (structure only), so that the
+    transient int64 index of a batch stays small however many graphs
+    there are.
+    """
+    counts_n, counts_e, srcs, dsts = [], [], [], []
+    for i in range(0, len(graphs), chunk):
+        part = dgl.batch(graphs[i : i + chunk], ndata=None, edata=None)
+        n, e = part.batch_num_nodes(), part.batch_num_edges()
+        start = torch.repeat_interleave(torch.cumsum(n, 0) - n, e)
+        src, dst = part.edges()
+        srcs.append((src - start).int())
+        dsts.append((dst - start).int())
+        counts_n.append(n)
+        counts_e.append(e)
+        del part, src, dst, start
+    return (
+        torch.cat(counts_n),
+        torch.cat(counts_e),
+        torch.cat(srcs),
+        torch.cat(dsts),
+    )
+
+
 class PackedGraphs:
     """A fixed list of graphs from which batches are cut by index.
 
@@ -88,10 +115,10 @@ class PackedGraphs:
     def __init__(self, graphs, device="cpu"):
         if len(graphs) == 0:
             raise ValueError("PackedGraphs needs at least one graph.")
-        batched = dgl.batch(graphs, ndata=None, edata=None)  # structure only
+        num_nodes, num_edges, src, dst = _local_edges(graphs)
         self.num_graphs = len(graphs)
-        self.num_nodes = batched.batch_num_nodes().to(device)
-        self.num_edges = batched.batch_num_edges().to(device)
+        self.num_nodes = num_nodes.to(device)
+        self.num_edges = num_edges.to(device)
         batch_start = torch.cumsum(self.num_nodes, 0) - self.num_nodes
         self.edge_start = torch.cumsum(self.num_edges, 0) - self.num_edges
 
@@ -104,14 +131,8 @@ class PackedGraphs:
         else:
             self.feat = torch.cat([f.float() for f in feats]).to(device)
             self.node_start = batch_start
-
-        src, dst = batched.edges()
-        owner = torch.repeat_interleave(
-            torch.arange(self.num_graphs), batched.batch_num_edges()
-        ).to(device)
-        start = batch_start[owner]
-        self.src = src.to(device) - start  # local ids
-        self.dst = dst.to(device) - start
+        self.src = src.to(device)  # int32 ids local to each graph
+        self.dst = dst.to(device)
         self.device = torch.device(device)
 
     def __len__(self):

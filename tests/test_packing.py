@@ -2,7 +2,7 @@ import dgl
 import pytest
 import torch
 
-from dgl_doscond.packing import PackedGraphs, segment_ranges
+from dgl_doscond.packing import PackedGraphs, _local_edges, segment_ranges
 
 
 def test_segment_ranges():
@@ -23,6 +23,24 @@ def test_batch_equals_dgl_batch(mutag):
     got = sorted(zip(*(t.tolist() for t in graph.edges())))
     want = sorted(zip(*(t.tolist() for t in expected.edges())))
     assert got == want
+
+
+def test_edges_are_int32_and_the_same_in_any_chunking(mutag):
+    # Small chunks (several dgl.batch calls, graphs without edges among
+    # them) give the same local edges as one chunk; ids are local int32.
+    graphs = list(mutag.graphs[:9]) + [dgl.graph(([], []), num_nodes=3)]
+    whole = _local_edges(graphs)
+    chunked = _local_edges(graphs, chunk=4)
+    for a, b in zip(whole, chunked):
+        assert torch.equal(a, b)
+    counts_n, counts_e, src, dst = whole
+    assert src.dtype == dst.dtype == torch.int32
+    assert counts_e.tolist() == [g.num_edges() for g in graphs]
+    first = graphs[0].edges()
+    assert src[: counts_e[0]].tolist() == first[0].tolist()
+    second = graphs[1].edges()
+    span = slice(int(counts_e[0]), int(counts_e[:2].sum()))
+    assert dst[span].tolist() == second[1].tolist()
 
 
 def test_empty_list_is_refused():
