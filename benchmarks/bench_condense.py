@@ -359,8 +359,9 @@ def markdown(records):
             "(resident MB; the peak is that of the condensation, measured "
             "from a high-water mark reset after loading). The training "
             "features are indexed in place, not copied; what grows with the "
-            "share is the flat int64 edge index of the packed graphs and "
-            "the structure-only dgl.batch built once to make it:",
+            "share is the packed edge index (int32 ids local to each graph, "
+            "8 bytes an edge) and what the allocator keeps of the chunked "
+            "structure-only dgl.batch calls that build it:",
             "",
             "| dataset | gpc | share of train | train graphs | their "
             "features (MB) | after load (MB) | peak (MB) | peak - after "

@@ -8,8 +8,8 @@ that share the same weights:
   features and optional edge weights: the path of real graphs and of saved
   condensed sets. It propagates with one sparse matrix per batch
   (:func:`sparse_adjacency`, built once and used by every layer) and
-  ``torch.sparse.mm``, which was about twice as fast as DGL's message
-  passing on CPU for batches of molecules, forward and backward;
+  ``torch.sparse.mm``, faster on CPU than DGL's message passing for the
+  same batch (``benchmarks/bench_propagation.py`` measures both);
 - :meth:`~GraphClassifier.forward_dense` takes a batch of dense weighted
   adjacency matrices: the fast path of the synthetic graphs during
   condensation, where graphs are small and every pair of nodes carries a

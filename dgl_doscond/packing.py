@@ -72,27 +72,28 @@ def _local_edges(graphs, chunk=4096):
     """Node and edge counts of every graph, and all edges as int32 ids
     local to their graph, concatenated.
 
-    Graphs are batched ``chunk`` at a time (structure only), so that the
-    transient int64 index of a batch stays small however many graphs
-    there are.
+    The outputs are allocated once and filled ``chunk`` graphs at a time
+    (each chunk batched, structure only), so that the transient int64
+    index stays one chunk's and the same size for every chunk: the
+    allocator reuses it instead of keeping many freed pieces.
     """
-    counts_n, counts_e, srcs, dsts = [], [], [], []
+    num_nodes = torch.tensor([g.num_nodes() for g in graphs])
+    num_edges = torch.tensor([g.num_edges() for g in graphs])
+    total = int(num_edges.sum())
+    src = torch.empty(total, dtype=torch.int32)
+    dst = torch.empty(total, dtype=torch.int32)
+    pos = 0
     for i in range(0, len(graphs), chunk):
         part = dgl.batch(graphs[i : i + chunk], ndata=None, edata=None)
-        n, e = part.batch_num_nodes(), part.batch_num_edges()
+        n, e = num_nodes[i : i + chunk], num_edges[i : i + chunk]
         start = torch.repeat_interleave(torch.cumsum(n, 0) - n, e)
-        src, dst = part.edges()
-        srcs.append((src - start).int())
-        dsts.append((dst - start).int())
-        counts_n.append(n)
-        counts_e.append(e)
-        del part, src, dst, start
-    return (
-        torch.cat(counts_n),
-        torch.cat(counts_e),
-        torch.cat(srcs),
-        torch.cat(dsts),
-    )
+        part_src, part_dst = part.edges()
+        size = len(part_src)
+        src[pos : pos + size] = part_src - start
+        dst[pos : pos + size] = part_dst - start
+        pos += size
+        del part, part_src, part_dst, start
+    return num_nodes, num_edges, src, dst
 
 
 class PackedGraphs:
