@@ -393,7 +393,10 @@ def _notes(cells):
         "Paper: DosCond with GCN from Jin et al., KDD 2022, Table 2, as "
         "secondary sources cite it (METHOD.md; approximate). MUTAG's last "
         "row is 20 gpc (the paper's 50-gpc column). DC-Graph's (outer, "
-        "inner) steps: (1, 1), (10, 50), (50, 10) for 1, 10, 50 gpc.",
+        "inner) steps: (1, 1), (10, 50), (50, 10) for 1, 10, 50 gpc. "
+        "Herding and K-Center both start from the graph nearest the "
+        "class mean of the embeddings, so at 1 gpc they keep the same "
+        "graphs and their cells agree.",
         "",
         f"Outer iterations: {listed(iterations)}; evaluation epochs: "
         f"{listed(eval_epochs)}; evaluation runs per seed: {listed(runs)}.",
