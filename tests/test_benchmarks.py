@@ -1,0 +1,39 @@
+"""The benchmark scripts run end to end on tiny settings (their figures
+are not checked: speed is measured by the scripts, not by tests)."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+def test_bench_propagation_writes_json_and_table(
+    tmp_path, data_root, cache_dir
+):
+    # The script checks that the sparse path and DGL's message passing give
+    # the same logits on every batch, so this also runs that check on MUTAG.
+    out_json, readme = tmp_path / "prop.json", tmp_path / "README.md"
+    readme.write_text("# x\n\n<!-- prop:begin -->\nold\n<!-- prop:end -->\n")
+    env = dict(os.environ, OUTDATED_IGNORE="1", OMP_NUM_THREADS="1")
+    args = [
+        sys.executable,
+        str(BENCHMARKS / "bench_propagation.py"),
+        "--dataset", "MUTAG", "--threads", "1", "--repeats", "2",
+        "--batch-size", "32", "--data-root", str(data_root),
+        "--cache-dir", str(cache_dir), "--json", str(out_json),
+        "--readme", str(readme),
+    ]  # fmt: skip
+    proc = subprocess.run(
+        args, capture_output=True, text=True, env=env, timeout=300
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    (record,) = json.loads(out_json.read_text())
+    assert record["dataset"] == "MUTAG" and record["threads"] == 1
+    assert set(record["seconds"]) == {"sparse", "dgl"}
+    assert all(s > 0 for s in record["seconds"].values())
+    text = readme.read_text()
+    assert "old" not in text and "| MUTAG | 1 |" in text
+    assert "MUTAG, 1 threads: sparse" in proc.stdout
