@@ -129,7 +129,10 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=20)
     parser.add_argument("--data-root", default=default_data_root())
     parser.add_argument(
-        "--cache-dir", default=os.path.join(HERE, ".cache"), help="caches"
+        "--cache-dir",
+        default=os.environ.get(
+            "DGL_DOSCOND_CACHE", os.path.expanduser("~/.cache/dgl_doscond")
+        ),
     )
     parser.add_argument(
         "--json", default=os.path.join(HERE, "results", "propagation.json")
