@@ -15,6 +15,23 @@ def default_data_root():
     return os.path.abspath(shared) if os.path.isdir(shared) else None
 
 
+def add_output_options(parser, json_name):
+    """The options every benchmark takes: ``--data-root``, ``--cache-dir``
+    (``$DGL_DOSCOND_CACHE``, else ``~/.cache/dgl_doscond``), ``--json``
+    (``results/JSON_NAME``) and ``--readme`` (this folder's README)."""
+    parser.add_argument("--data-root", default=default_data_root())
+    parser.add_argument(
+        "--cache-dir",
+        default=os.environ.get(
+            "DGL_DOSCOND_CACHE", os.path.expanduser("~/.cache/dgl_doscond")
+        ),
+    )
+    parser.add_argument(
+        "--json", default=os.path.join(HERE, "results", json_name)
+    )
+    parser.add_argument("--readme", default=os.path.join(HERE, "README.md"))
+
+
 def write_readme(path, table, name):
     """Put ``table`` between ``<!-- NAME:begin -->`` and ``:end -->`` in
     ``path`` (appended when the markers are missing), atomically."""

@@ -38,7 +38,7 @@ import time
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import default_data_root, write_readme  # noqa: E402
+from _common import add_output_options, write_readme  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 # Seconds of the published code for 1000 iterations at 1 gpc on this kind
@@ -422,17 +422,7 @@ def main(argv=None):
         "(as the reference code uses them).",
     )
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
-    parser.add_argument("--data-root", default=default_data_root())
-    parser.add_argument(
-        "--cache-dir",
-        default=os.environ.get(
-            "DGL_DOSCOND_CACHE", os.path.expanduser("~/.cache/dgl_doscond")
-        ),
-    )
-    parser.add_argument(
-        "--json", default=os.path.join(HERE, "results", "condense.json")
-    )
-    parser.add_argument("--readme", default=os.path.join(HERE, "README.md"))
+    add_output_options(parser, "condense.json")
     args = parser.parse_args(argv)
 
     from dgl_doscond import load_config, load_dataset

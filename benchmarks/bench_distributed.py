@@ -31,7 +31,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import default_data_root, write_readme  # noqa: E402
+from _common import add_output_options, write_readme  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
@@ -127,17 +127,7 @@ def main(argv=None):
     parser.add_argument("--gpc", action="append", type=int)
     parser.add_argument("--epochs", type=int, default=100)
     parser.add_argument("--procs", type=int, default=2)
-    parser.add_argument("--data-root", default=default_data_root())
-    parser.add_argument(
-        "--cache-dir",
-        default=os.environ.get(
-            "DGL_DOSCOND_CACHE", os.path.expanduser("~/.cache/dgl_doscond")
-        ),
-    )
-    parser.add_argument(
-        "--json", default=os.path.join(HERE, "results", "distributed.json")
-    )
-    parser.add_argument("--readme", default=os.path.join(HERE, "README.md"))
+    add_output_options(parser, "distributed.json")
     args = parser.parse_args(argv)
 
     date = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")

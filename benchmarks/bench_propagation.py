@@ -34,7 +34,7 @@ import time
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import default_data_root, write_readme  # noqa: E402
+from _common import add_output_options, write_readme  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -127,17 +127,7 @@ def main(argv=None):
     parser.add_argument("--threads", action="append", type=int)
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--repeats", type=int, default=20)
-    parser.add_argument("--data-root", default=default_data_root())
-    parser.add_argument(
-        "--cache-dir",
-        default=os.environ.get(
-            "DGL_DOSCOND_CACHE", os.path.expanduser("~/.cache/dgl_doscond")
-        ),
-    )
-    parser.add_argument(
-        "--json", default=os.path.join(HERE, "results", "propagation.json")
-    )
-    parser.add_argument("--readme", default=os.path.join(HERE, "README.md"))
+    add_output_options(parser, "propagation.json")
     args = parser.parse_args(argv)
 
     from dgl_doscond import load_dataset
