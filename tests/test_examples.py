@@ -205,3 +205,25 @@ def test_cross_architecture_rows(tmp_path, data_root, cache_dir):
 
     stdout, _ = run_script("cross_architecture.py", *args)
     assert "MUTAG__" not in stdout  # rows with a JSON are skipped
+
+
+def test_split_difficulty_probe(tmp_path, data_root, cache_dir):
+    results, readme = tmp_path / "split.json", tmp_path / "README.md"
+    run_script(
+        "split_difficulty.py", "--dataset", "MUTAG", "--split-seeds", "0", "1",
+        "--results", results, "--readme", readme,
+        "--data-root", data_root, "--cache-dir", cache_dir,
+    )  # fmt: skip
+    records = json.loads(results.read_text())
+    assert [r["split"] for r in records] == [
+        "permutation", "stratified 0", "stratified 1",
+    ]  # fmt: skip
+    assert len({r["split_hash"] for r in records}) == 3
+    for r in records:
+        acc = r["accuracy"]
+        assert set(acc) == {"train", "valid", "test"}
+        # MUTAG's majority class is 66.5 % of the graphs: the probe on the
+        # mean atom types must do better than that on its own training set.
+        assert 70.0 < acc["train"] <= 100.0
+    text = readme.read_text()
+    assert "| MUTAG | permutation |" in text and "| MUTAG | stratified 1 |" in text
