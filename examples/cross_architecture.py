@@ -83,15 +83,18 @@ def condensed_set(dataset, method, args):
     scratch = Path(args.cache_dir).expanduser() / "benchmark_scratch"
     scratch.mkdir(parents=True, exist_ok=True)
     name = bt.cell_name(dataset.name, method, args.gpc, args.seed)
-    path = scratch / f"{name}.bin"
+    path = scratch / f"{name}{bt.scratch_suffix(dataset)}.bin"
     if path.exists():
         try:
             _, _, manifest = dgl_doscond.load_condensed(path)
         except Exception:  # a stale or broken file: make it again
             manifest = {}
         made_with = (manifest.get("config") or {}).get("condense")
-        same_split = manifest.get("split_hash") == dataset.split_hash
-        if same_split and made_with == config.to_dict()["condense"]:
+        same_data = (
+            manifest.get("split_hash") == dataset.split_hash
+            and manifest.get("feat_encoding") == dataset.feat_encoding
+        )
+        if same_data and made_with == config.to_dict()["condense"]:
             return path, "reused"
     dgl_doscond.condense_to_file(
         dataset,
