@@ -38,6 +38,7 @@ def test_dataset_specific_options():
     hiv = load_config("ogbg-molhiv")
     assert hiv.model.pooling == "sum" and hiv.condense.bound_reg
     assert hiv.evaluate.epochs == 100 and hiv.feat_encoding == "raw"
+    assert load_config("ogbg-molbace").feat_encoding == "raw"
     assert load_config("ogbg-molbbbp").feat_encoding == "onehot"
     assert load_config("ogbg-molbace").condense.matching == "mixed"
     assert load_config("ENZYMES").condense.lr_adj == 1.0  # generic default
