@@ -408,7 +408,9 @@ def _notes(cells):
     encodings = {}
     for r in records:
         if r["dataset"].startswith("ogbg-"):
-            encodings.setdefault(r["dataset"], set()).add(r["feat_encoding"])
+            encodings.setdefault(r["dataset"], set()).add(
+                r.get("feat_encoding", "onehot")
+            )
     atoms = "; ".join(
         f"{name} {' and '.join(sorted(found))}"
         for name, found in sorted(encodings.items())

@@ -131,6 +131,7 @@ def _cell(dataset, method, gpc, seed, scores):
             "std": 0.0,
             "runs": len(scores),
         },
+        "feat_encoding": "onehot",
         "condensation_seconds": 10.0 * (seed + 1),
         "num_graphs": 2,
         "num_train_graphs": 200,
@@ -226,4 +227,26 @@ def test_split_difficulty_probe(tmp_path, data_root, cache_dir):
         # mean atom types must do better than that on its own training set.
         assert 70.0 < acc["train"] <= 100.0
     text = readme.read_text()
-    assert "| MUTAG | permutation |" in text and "| MUTAG | stratified 1 |" in text
+    assert (
+        "| MUTAG | permutation |" in text and "| MUTAG | stratified 1 |" in text
+    )
+
+
+def test_feat_encoding_option_and_table_note(tmp_path, examples_module):
+    bt = examples_module
+    args = bt.parse_args(["--feat-encoding", "raw"])
+    assert (
+        bt.cell_config("ogbg-molbbbp", "doscond", 1, args).feat_encoding
+        == "raw"
+    )
+    default = bt.parse_args([])
+    assert bt.cell_config(
+        "ogbg-molbbbp", "doscond", 1, default
+    ).feat_encoding == ("onehot")
+    for seed, encoding in [(0, "raw"), (1, "onehot")]:
+        record = _cell("ogbg-molhiv", "doscond", 1, seed, [0.7, 0.72])
+        record["feat_encoding"] = encoding
+        name = f"ogbg-molhiv__doscond__gpc1__seed{seed}.json"
+        (tmp_path / name).write_text(json.dumps(record))
+    table = bt.build_table(tmp_path, tmp_path, datasets=["ogbg-molhiv"])
+    assert "ogbg-molhiv onehot and raw." in table
