@@ -415,6 +415,11 @@ def _notes(cells):
         f"{name} {' and '.join(sorted(found))}"
         for name, found in sorted(encodings.items())
     )
+    atom_note = [
+        "Atom features of the OGB sets (onehot: the nine atom features "
+        "one-hot, 174 columns; raw: the nine integer codes, as the "
+        f"published code feeds them): {atoms}."
+    ]
 
     return [
         "Each method cell: the mean test score over all condensation seeds "
@@ -435,15 +440,7 @@ def _notes(cells):
         "",
         f"Outer iterations: {listed(iterations)}; evaluation epochs: "
         f"{listed(eval_epochs)}; evaluation runs per seed: {listed(runs)}.",
-        *(
-            [
-                f"Atom features of the OGB sets (onehot: the nine atom "
-                f"features one-hot, 174 columns; raw: the nine integer "
-                f"codes, as the published code feeds them): {atoms}."
-            ]
-            if atoms
-            else []
-        ),
+        *(atom_note if atoms else []),
         f"Machine: {listed(machines)}. Dates (UTC): "
         f"{sh.date_range(r.get('date') for r in records)}.",
     ]
