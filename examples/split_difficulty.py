@@ -1,6 +1,6 @@
 """How hard is each TU split's test set? A probe that needs no GNN.
 
-A small test split (MUTAG 19-20 graphs, DD 118-119) can be much easier or
+A small test split (a tenth of the graphs) can be much easier or
 harder than the rest of the data, which moves every score measured on it
 by the same amount. This script fits one linear classifier (logistic
 regression, full batch, Adam) on the mean of each graph's node features,
