@@ -1,8 +1,9 @@
 """The ``dgl-doscond`` command line.
 
 This module alone reads the environment (``DGL_DOSCOND_DATA``,
-``DGL_DOSCOND_CACHE``) and configures logging; the library takes
-arguments.
+``DGL_DOSCOND_CACHE``, ``DGL_DOSCOND_MALLOC_TUNING``), configures logging
+and tunes the allocator (:func:`dgl_doscond.runtime.tune_allocator`); the
+library takes arguments.
 """
 
 import contextlib
@@ -256,6 +257,10 @@ def main(ctx, verbose, quiet):
     """Condense a graph-classification dataset into a few synthetic graphs
     (DosCond, KDD 2022) and evaluate GNNs trained on them."""
     _setup_logging(-1 if quiet else (1 if verbose else 0))
+    if os.environ.get("DGL_DOSCOND_MALLOC_TUNING", "1") != "0":
+        from .runtime import tune_allocator
+
+        logger.debug("allocator tuned: %s", tune_allocator())
     ctx.obj = {"progress": not quiet}
 
 

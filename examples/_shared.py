@@ -221,7 +221,11 @@ def replace_block(readme, name, content):
 
 
 def set_threads(threads):
-    """Set torch's CPU thread count, when asked."""
+    """Tune the allocator as the command line does, and set torch's CPU
+    thread count when asked."""
+    from dgl_doscond.runtime import tune_allocator
+
+    tune_allocator()
     if threads is not None:
         import torch
 

@@ -37,3 +37,28 @@ def test_bench_propagation_writes_json_and_table(
     text = readme.read_text()
     assert "old" not in text and "| MUTAG | 1 |" in text
     assert "MUTAG, 1 threads: sparse" in proc.stdout
+
+
+def test_bench_allocator_writes_json_and_table(tmp_path, data_root, cache_dir):
+    out_json, readme = tmp_path / "alloc.json", tmp_path / "README.md"
+    readme.write_text("# x\n\n<!-- alloc:begin -->\nold\n<!-- alloc:end -->\n")
+    env = dict(os.environ, OUTDATED_IGNORE="1", OMP_NUM_THREADS="1")
+    args = [
+        sys.executable,
+        str(BENCHMARKS / "bench_allocator.py"),
+        "--dataset", "MUTAG", "--threads", "1", "--repeats", "1",
+        "--epochs", "2", "--batch-size", "16", "--data-root",
+        str(data_root), "--cache-dir", str(cache_dir), "--json",
+        str(out_json), "--readme", str(readme),
+    ]  # fmt: skip
+    proc = subprocess.run(
+        args, capture_output=True, text=True, env=env, timeout=300
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    (record,) = json.loads(out_json.read_text())
+    assert record["dataset"] == "MUTAG" and record["epochs"] == 2
+    for side in ("glibc", "tuned"):
+        assert record[side]["iteration_seconds"] > 0
+        assert record[side]["peak_rss_mb"] > 0
+    text = readme.read_text()
+    assert "old" not in text and "| MUTAG | 16 |" in text
