@@ -7,13 +7,18 @@
   pick the graph farthest from those already picked.
 
 Herding and k-center work in the graph-embedding space (pooled node
-embeddings) of a GCN trained on the whole training split.
+embeddings) of a GCN trained on the whole training split. That GCN depends
+on the dataset, the model and evaluation configs and the seed, not on the
+method or K, so the embeddings of the last training are kept and reused
+by a call that would train the same GCN again (herding and k-center at
+every budget of one dataset and seed train it once).
 
 Letters: n graphs of a class, H embedding size, K graphs picked.
 """
 
 import logging
 import time
+import weakref
 from dataclasses import dataclass
 
 import torch
@@ -27,10 +32,23 @@ CORESETS = ("random", "herding", "kcenter")
 
 @dataclass
 class CoresetSelection:
-    """Indices into the dataset's graphs, sorted by class, and timing."""
+    """Indices into the dataset's graphs, sorted by class, and timing.
+
+    ``seconds`` is what picking them costs from scratch: it includes the
+    training of the embedding GCN even when its embeddings were reused
+    (``embedder_reused``), so that every budget reports the same kind of
+    time.
+    """
 
     indices: torch.Tensor
     seconds: float
+    embedder_reused: bool = False
+
+
+# The last embeddings computed: (weak reference to the dataset, key,
+# embeddings, seconds their GCN took). One entry, so that at most one
+# training split's embeddings are held.
+_last_embeddings = None
 
 
 def herding(embeddings, k):
@@ -130,21 +148,10 @@ def select(dataset, config, seed=0, device="cpu", progress=False):
             f"split ({smallest} graphs); a coreset needs gpc <= {smallest}."
         )
 
-    embeddings = None
+    embeddings, embed_seconds, reused = None, 0.0, False
     if method != "random":
-        from .evaluate import train_classifier
-
-        logger.info("training the embedding GCN on the whole split")
-        model, valid, _ = train_classifier(
-            dataset,
-            config,
-            seed=seed,
-            device=device,
-            epochs=config.condense.coreset_epochs,
-        )
-        logger.info("embedding GCN: best validation %.4f", valid)
-        embeddings = _embeddings(
-            model, [dataset.graphs[i] for i in train.tolist()], device
+        embeddings, embed_seconds, reused = _train_embeddings(
+            dataset, config, seed, device
         )
 
     generator = torch.Generator().manual_seed(seed)
@@ -158,6 +165,49 @@ def select(dataset, config, seed=0, device="cpu", progress=False):
         else:
             order = kcenter(embeddings[members], gpc)
         picked.append(train[members[order]])
+    seconds = time.perf_counter() - tic
     return CoresetSelection(
-        indices=torch.cat(picked), seconds=time.perf_counter() - tic
+        indices=torch.cat(picked),
+        seconds=seconds + (embed_seconds if reused else 0.0),
+        embedder_reused=reused,
     )
+
+
+def _train_embeddings(dataset, config, seed, device):
+    """Embeddings of the training graphs by a GCN trained on them:
+    (embeddings, seconds of that training, whether they were reused)."""
+    global _last_embeddings
+    from .evaluate import train_classifier
+
+    train = dataset.split["train"]
+    key = (
+        dataset.name,
+        dataset.feat_dim,
+        tuple(train.tolist()),
+        config.model,
+        config.evaluate,
+        config.condense.coreset_epochs,
+        seed,
+        str(device),
+    )
+    if _last_embeddings is not None:
+        ref, last_key, embeddings, seconds = _last_embeddings
+        if ref() is dataset and last_key == key:
+            logger.info("reusing the embedding GCN of the last coreset")
+            return embeddings, seconds, True
+    tic = time.perf_counter()
+    logger.info("training the embedding GCN on the whole split")
+    model, valid, _ = train_classifier(
+        dataset,
+        config,
+        seed=seed,
+        device=device,
+        epochs=config.condense.coreset_epochs,
+    )
+    logger.info("embedding GCN: best validation %.4f", valid)
+    embeddings = _embeddings(
+        model, [dataset.graphs[i] for i in train.tolist()], device
+    )
+    seconds = time.perf_counter() - tic
+    _last_embeddings = (weakref.ref(dataset), key, embeddings, seconds)
+    return embeddings, seconds, False

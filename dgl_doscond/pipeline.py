@@ -80,14 +80,17 @@ def run_method(
             dataset, config, seed=seed, device=device, progress=progress
         )
         graphs = [dataset.graphs[i] for i in picked.indices.tolist()]
+        info = {
+            "seconds": picked.seconds,
+            "kept_indices": picked.indices.tolist(),
+            "history": [],
+        }
+        if method != "random":  # trained its embedding GCN, or reused it
+            info["embedder_reused"] = picked.embedder_reused
         return CondensedSet(
             [_real_copy(g) for g in graphs],
             dataset.labels[picked.indices],
-            {
-                "seconds": picked.seconds,
-                "kept_indices": picked.indices.tolist(),
-                "history": [],
-            },
+            info,
         )
 
     result = condense(

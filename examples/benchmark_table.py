@@ -211,7 +211,7 @@ def run_cell(dataset, method, gpc, seed, args):
         progress=False,
         force=True,
     )
-    return {
+    record = {
         "dataset": dataset.name,
         "method": method,
         "gpc": gpc,
@@ -230,6 +230,9 @@ def run_cell(dataset, method, gpc, seed, args):
         "date": sh.now_utc(),
         "command": sh.command_line(),
     }
+    if "embedder_reused" in manifest:  # herding and k-center
+        record["embedder_reused"] = manifest["embedder_reused"]
+    return record
 
 
 def load(name, args):

@@ -42,3 +42,31 @@ def test_coreset_gpc_larger_than_smallest_class(mutag):
     )
     with pytest.raises(ValueError, match="--gpc 1000 is larger than"):
         select(mutag, config)
+
+
+def test_embedding_gcn_is_trained_once_per_dataset_and_seed(mutag, monkeypatch):
+    from dgl_doscond import coresets
+
+    monkeypatch.setattr(coresets, "_last_embeddings", None)
+
+    def config(method, gpc):
+        return load_config(
+            "MUTAG",
+            overrides={
+                "condense": {"method": method, "gpc": gpc, "coreset_epochs": 3}
+            },
+        )
+
+    first = select(mutag, config("herding", 2), seed=0)
+    again = select(mutag, config("kcenter", 3), seed=0)
+    other_seed = select(mutag, config("kcenter", 3), seed=1)
+    assert not first.embedder_reused and again.embedder_reused
+    assert not other_seed.embedder_reused
+    # A reused selection reports the time of the training it skipped.
+    assert again.seconds > 0.5 * first.seconds
+
+    # Reuse changes nothing: the same picks as a fresh training gives.
+    monkeypatch.setattr(coresets, "_last_embeddings", None)
+    fresh = select(mutag, config("kcenter", 3), seed=0)
+    assert not fresh.embedder_reused
+    assert torch.equal(fresh.indices, again.indices)
