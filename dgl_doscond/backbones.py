@@ -183,7 +183,7 @@ class GraphClassifier(nn.Module):
         sizes = [self.in_feats] + [self.hidden_feats] * self.num_layers
         return list(zip(sizes[:-1], sizes[1:]))
 
-    def forward(self, graph, feat, edge_weight=None):
+    def forward(self, graph, feat, edge_weight=None, operator=None):
         """Classify the graphs of a batched DGL graph.
 
         Parameters
@@ -195,19 +195,25 @@ class GraphClassifier(nn.Module):
             :math:`(V, D)` node features.
         edge_weight : torch.Tensor, optional
             :math:`(E,)` edge weights; all ones when not given.
+        operator : optional
+            What :meth:`propagation` returned for this graph and these
+            weights, computed once for a graph that is fed many times
+            (the evaluation splits); built here when not given.
 
         Returns
         -------
         torch.Tensor
             :math:`(B, O)` logits.
         """
-        return self.head(self.embed(graph, feat, edge_weight))
+        return self.head(self.embed(graph, feat, edge_weight, operator))
 
-    def embed(self, graph, feat, edge_weight=None):
+    def embed(self, graph, feat, edge_weight=None, operator=None):
         """Pooled graph embeddings :math:`(B, H)`; arguments as
         :meth:`forward`."""
+        if operator is None:
+            operator = self.propagation(graph, edge_weight)
         with graph.local_scope():
-            graph.ndata["h"] = self._node_embed(graph, feat, edge_weight)
+            graph.ndata["h"] = self._node_embed(operator, feat)
             if self.pooling == "mean":
                 return dgl.mean_nodes(graph, "h")
             return dgl.sum_nodes(graph, "h")
@@ -234,7 +240,16 @@ class GraphClassifier(nn.Module):
             pooled = hidden.sum(1)
         return self.head(pooled)
 
-    def _node_embed(self, graph, feat, edge_weight):
+    def propagation(self, graph, edge_weight=None):
+        """The sparse operator(s) this backbone propagates ``graph`` with.
+
+        It depends on the graph and its weights only, not on the
+        parameters, so one result serves every forward pass of the same
+        graph (see :meth:`forward`).
+        """
+        raise NotImplementedError
+
+    def _node_embed(self, operator, feat):
         raise NotImplementedError
 
     def _node_embed_dense(self, adj, feat):
@@ -265,8 +280,10 @@ class GCN(GraphClassifier):
             for a, b in self._layer_sizes()
         )
 
-    def _node_embed(self, graph, feat, edge_weight):
-        adj_norm = gcn_norm_sparse(graph, edge_weight)
+    def propagation(self, graph, edge_weight=None):
+        return gcn_norm_sparse(graph, edge_weight)
+
+    def _node_embed(self, adj_norm, feat):
         hidden = feat
         for conv in self.convs:
             hidden = torch.sparse.mm(adj_norm, hidden @ conv.weight)
@@ -298,8 +315,10 @@ class GIN(GraphClassifier):
             for a, b in self._layer_sizes()
         )
 
-    def _node_embed(self, graph, feat, edge_weight):
-        adj = sparse_adjacency(graph, edge_weight)
+    def propagation(self, graph, edge_weight=None):
+        return sparse_adjacency(graph, edge_weight)
+
+    def _node_embed(self, adj, feat):
         hidden = feat
         for conv in self.convs:
             aggregated = hidden + torch.sparse.mm(adj, hidden)
@@ -365,9 +384,12 @@ class SAGE(GraphClassifier):
             WeightedSAGEConv(a, b) for a, b in self._layer_sizes()
         )
 
-    def _node_embed(self, graph, feat, edge_weight):
+    def propagation(self, graph, edge_weight=None):
         adj = sparse_adjacency(graph, edge_weight)
-        deg = _in_degree(adj)
+        return adj, _in_degree(adj)
+
+    def _node_embed(self, operator, feat):
+        adj, deg = operator
         hidden = feat
         for conv in self.convs:
             hidden = F.relu(conv.forward_sparse(adj, deg, hidden))
@@ -391,7 +413,10 @@ class MLP(GraphClassifier):
             nn.Linear(a, b) for a, b in self._layer_sizes()
         )
 
-    def _node_embed(self, graph, feat, edge_weight):
+    def propagation(self, graph, edge_weight=None):
+        return ()  # no structure: nothing to build
+
+    def _node_embed(self, operator, feat):
         return self._node_embed_dense(None, feat)
 
     def _node_embed_dense(self, adj, feat):

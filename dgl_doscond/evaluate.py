@@ -158,9 +158,23 @@ def _chunks(packed):
 
 
 @torch.no_grad()
-def _predict(model, chunks):
+def _operators(model, packed):
+    """The propagation operators of every chunk of every fixed split: they
+    do not depend on the weights, so one run builds them once."""
+    return {
+        part: [model.propagation(graph) for graph, _ in chunks]
+        for part, chunks in packed.items()
+    }
+
+
+@torch.no_grad()
+def _predict(model, chunks, operators=None):
     model.eval()
-    outputs = [model(graph, feat).cpu() for graph, feat in chunks]
+    operators = operators or [None] * len(chunks)
+    outputs = [
+        model(graph, feat, operator=op).cpu()
+        for (graph, feat), op in zip(chunks, operators)
+    ]
     model.train()
     return torch.cat(outputs)
 
@@ -217,6 +231,7 @@ def _one_run(
     )
     generator = torch.Generator().manual_seed(seed)
     labels_train = labels_train.to(device)
+    ops = _operators(model, packed)
     best_valid, best_test, best_state = -math.inf, math.nan, None
     for epoch in range(epochs):
         if epoch == epochs // 2:
@@ -236,16 +251,22 @@ def _one_run(
         if not select:
             if epoch == epochs - 1:
                 best_valid = score(
-                    _predict(model, packed["valid"]), labels["valid"], dataset
+                    _predict(model, packed["valid"], ops["valid"]),
+                    labels["valid"],
+                    dataset,
                 )
             continue
         valid = score(
-            _predict(model, packed["valid"]), labels["valid"], dataset
+            _predict(model, packed["valid"], ops["valid"]),
+            labels["valid"],
+            dataset,
         )
         if valid > best_valid:
             best_valid = valid
             best_test = score(
-                _predict(model, packed["test"]), labels["test"], dataset
+                _predict(model, packed["test"], ops["test"]),
+                labels["test"],
+                dataset,
             )
             if keep_best:
                 best_state = copy.deepcopy(model.state_dict())

@@ -165,3 +165,23 @@ def test_sparse_propagation_matches_dgl_message_passing(name):
         store.extend(torch.autograd.grad(loss, params + [f, tied]))
     for a, b in zip(ours, plain):
         torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-4)
+
+
+@pytest.mark.parametrize("name", sorted(BACKBONES))
+def test_precomputed_operator_gives_the_same_logits_for_any_weights(name):
+    # The evaluation builds each split's operator once per run and reuses
+    # it while the weights change: the operator must not hold the weights.
+    torch.manual_seed(0)
+    weights = torch.rand(3, 6, 6)
+    graph, edge_weight = _complete_batch((weights + weights.mT) / 2)
+    feat = torch.randn(graph.num_nodes(), 5)
+    model = build_backbone(name, 5, 3, hidden_feats=8)
+    operator = model.propagation(graph, edge_weight)
+    for _ in range(2):
+        expected = model(graph, feat, edge_weight)
+        torch.testing.assert_close(
+            model(graph, feat, edge_weight, operator=operator), expected
+        )
+        with torch.no_grad():  # new weights, same operator
+            for p in model.parameters():
+                p.add_(torch.randn_like(p))
