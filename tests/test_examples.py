@@ -156,7 +156,20 @@ def test_build_table_aggregates_seeds(tmp_path, examples_module):
     # mean of all 4 scores, std of the seed means 51 and 55
     assert row[7] == "53.00 ± 2.00 (n=2) (below paper)"
     assert row[2] == "1"  # 2 of 200 graphs, percent
-    assert row[11] == "15.0" and row[12] == "0, 1"
+    # No whole-dataset result here: only the paper's share, 56.58 / 71.70.
+    assert row[11] == "– / 78.9"
+    assert row[12] == "15.0" and row[13] == "0, 1"
+    whole = tmp_path / "whole"
+    whole.mkdir()
+    (whole / "NCI1.json").write_text(
+        json.dumps(
+            {"dataset": "NCI1", "scores": [70.0, 72.0], "mean": 71.0,
+             "std": 1.0, "runs": 2, "metric": "accuracy"}
+        )
+    )  # fmt: skip
+    row = table_row(examples_module.build_table(tmp_path, whole), "NCI1", 1)
+    assert row[9] == "71.00 ± 1.00 (2 runs)"
+    assert row[11] == "74.6 / 78.9"  # 53 / 71
     row = table_row(table, "ogbg-molbace", 10)
     assert row[7] == "0.705 ± 0.000 (n=1*)"  # above the paper's 0.674
     assert row[8] == "0.674 ± 0.035" and row[10] == "0.714"
