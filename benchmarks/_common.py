@@ -1,5 +1,6 @@
 """Helpers shared by the benchmark scripts of this folder."""
 
+import json
 import os
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -30,6 +31,15 @@ def add_output_options(parser, json_name):
         "--json", default=os.path.join(HERE, "results", json_name)
     )
     parser.add_argument("--readme", default=os.path.join(HERE, "README.md"))
+
+
+def write_records(path, records, indent=1):
+    """Write ``records`` as JSON to ``path`` (folders made), atomically."""
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    tmp = path + ".tmp"
+    with open(tmp, "w") as handle:
+        json.dump(records, handle, indent=indent)
+    os.replace(tmp, path)
 
 
 def write_readme(path, table, name):

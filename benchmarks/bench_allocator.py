@@ -28,7 +28,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import add_output_options, write_readme  # noqa: E402
+from _common import add_output_options, write_readme, write_records  # noqa: E402
 
 _CHILD = """
 import json, resource, statistics, sys, time
@@ -159,9 +159,7 @@ def main(argv=None):
             f"{1000 * g['step_seconds']:.0f} ms -> "
             f"{1000 * t['step_seconds']:.0f} ms"
         )
-    os.makedirs(os.path.dirname(args.json), exist_ok=True)
-    with open(args.json, "w") as handle:
-        json.dump(records, handle, indent=1)
+    write_records(args.json, records)
     write_readme(args.readme, markdown(records), "alloc")
 
 

@@ -38,7 +38,11 @@ import time
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import add_output_options, write_readme  # noqa: E402
+from _common import (  # noqa: E402
+    add_output_options,
+    write_readme,
+    write_records,
+)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 # Seconds of the published code for 1000 iterations at 1 gpc on this kind
@@ -529,11 +533,7 @@ def main(argv=None):
             records.append(record)
 
     records = merge(args.json, records)
-    os.makedirs(os.path.dirname(args.json), exist_ok=True)
-    tmp = args.json + ".tmp"
-    with open(tmp, "w") as handle:
-        json.dump(records, handle, indent=2)
-    os.replace(tmp, args.json)
+    write_records(args.json, records, indent=2)
     write_readme(args.readme, markdown(records), "bench")
 
 

@@ -31,7 +31,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import add_output_options, write_readme  # noqa: E402
+from _common import add_output_options, write_readme, write_records  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
@@ -157,9 +157,7 @@ def main(argv=None):
                     f"{threaded / dist:.2f} vs {args.procs} threads",
                     flush=True,
                 )
-    os.makedirs(os.path.dirname(args.json), exist_ok=True)
-    with open(args.json, "w") as handle:
-        json.dump(records, handle, indent=2)
+    write_records(args.json, records, indent=2)
     table = markdown(records, args.procs)
     write_readme(args.readme, table, "dist")
     print(table)

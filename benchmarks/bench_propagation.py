@@ -24,7 +24,6 @@ Example::
 
 import argparse
 import datetime
-import json
 import os
 import platform
 import statistics
@@ -34,7 +33,7 @@ import time
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import add_output_options, write_readme  # noqa: E402
+from _common import add_output_options, write_readme, write_records  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -164,9 +163,7 @@ def main(argv=None):
                 f"{1000 * seconds['dgl']:.1f} ms "
                 f"({seconds['dgl'] / seconds['sparse']:.2f}x)"
             )
-    os.makedirs(os.path.dirname(args.json), exist_ok=True)
-    with open(args.json, "w") as handle:
-        json.dump(records, handle, indent=1)
+    write_records(args.json, records)
     write_readme(args.readme, markdown(records), "prop")
 
 
