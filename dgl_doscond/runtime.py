@@ -3,8 +3,8 @@
 PyTorch's CPU allocator hands every freed block back to ``malloc``, and
 glibc's ``malloc`` serves large blocks with ``mmap`` and returns them to
 the system as soon as they are freed. A condensation step allocates and
-frees the same activations every iteration (on DD, a real batch of 256
-graphs is 73,000 nodes: 37 MB for one hidden layer), so each iteration
+frees the same activations every iteration (on DD, one hidden layer of
+a real batch is tens of megabytes), so each iteration
 maps fresh pages and pays a page fault for every 4 KiB of them.
 :func:`tune_allocator` raises glibc's thresholds so that freed blocks stay
 in the heap and are reused; ``benchmarks/bench_allocator.py`` measures
