@@ -460,7 +460,9 @@ def _notes(cells):
         "inner) steps: (1, 1), (10, 50), (50, 10) for 1, 10, 50 gpc. "
         "Herding and K-Center both start from the graph nearest the "
         "class mean of the embeddings, so at 1 gpc they keep the same "
-        "graphs and their cells agree.",
+        "graphs and their cells agree. DC-Graph at (1, 1) trains no inner "
+        "step after its only matching, so at 1 gpc it makes DosCond's set "
+        "of the same seed.",
         "",
         f"Outer iterations: {listed(iterations)}; evaluation epochs: "
         f"{listed(eval_epochs)}; evaluation runs per seed: {listed(runs)}.",

@@ -53,12 +53,18 @@ def test_condense_leaves_the_global_random_state_alone(mutag):
     assert torch.equal(torch.rand(3), expected)
 
 
-def test_dcgraph_with_no_inner_steps_equals_doscond(mutag):
+def test_dcgraph_with_one_matching_equals_doscond(mutag):
     doscond = condense(mutag, _config(), seed=1)
     dcgraph = condense(
         mutag, _config(method="dcgraph", outer=1, inner=0), seed=1
     )
     assert _same(doscond, dcgraph)
+    # The 1-gpc default (1, 1): no inner step follows the last matching, so
+    # the set is DosCond's of the same seed.
+    one_one = condense(
+        mutag, _config(method="dcgraph", outer=1, inner=1), seed=1
+    )
+    assert _same(doscond, one_one)
     trained = condense(
         mutag, _config(method="dcgraph", outer=2, inner=2), seed=1
     )
