@@ -505,8 +505,11 @@ def condense(
             )
             params = list(model.parameters())
             axes = output_axes(model)
+            # Inner steps run between matchings only: none when outer == 1.
             model_opt = (
-                torch.optim.Adam(params, lr=cfg.lr_model) if inner else None
+                torch.optim.Adam(params, lr=cfg.lr_model)
+                if inner and outer > 1
+                else None
             )
 
             for step in range(outer):
