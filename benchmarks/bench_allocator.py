@@ -28,7 +28,11 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import add_output_options, write_readme, write_records  # noqa: E402
+from _common import (  # noqa: E402
+    add_output_options,
+    write_readme,
+    write_records,
+)
 
 _CHILD = """
 import json, resource, statistics, sys, time

@@ -33,7 +33,11 @@ import time
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import add_output_options, write_readme, write_records  # noqa: E402
+from _common import (  # noqa: E402
+    add_output_options,
+    write_readme,
+    write_records,
+)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
