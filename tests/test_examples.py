@@ -196,6 +196,33 @@ def test_build_table_limited_to_a_family(tmp_path, examples_module):
     assert "| NCI1 |" not in table and "| MUTAG |" not in table
 
 
+def test_dcgraph_cost_table(tmp_path, examples_module):
+    assert examples_module.build_costs(tmp_path) is None  # no DC-Graph cell
+    cells = [
+        _cell("NCI1", "doscond", 10, 0, [50.0]),  # 10 s
+        _cell("NCI1", "doscond", 10, 1, [50.0]),  # 20 s
+        _cell("NCI1", "dcgraph", 10, 1, [50.0]),  # 20 s
+        _cell("NCI1", "doscond", 50, 0, [50.0]),  # 10 s
+    ]
+    cells[2]["condensation_seconds"] = 300.0
+    cells[3]["condensation_seconds"] = 100.0
+    for record in cells:
+        name = "{dataset}__{method}__gpc{gpc}__seed{seed}.json".format(**record)
+        (tmp_path / name).write_text(json.dumps(record))
+    table = examples_module.build_costs(tmp_path, datasets=["NCI1"])
+
+    # Measured: DC-Graph's seed 1 against DosCond's seed 1 only.
+    assert table_row(table, "NCI1", 10)[2:] == [
+        "(10, 50)", "15.0", "150", "300", "15.0×"
+    ]  # fmt: skip
+    # Not run: the lower bound outer × DosCond's time, 50 × 100 s.
+    assert table_row(table, "NCI1", 50)[2:] == [
+        "(50, 10)", "100.0", "5000 (1.4 h)", "not run", "–"
+    ]  # fmt: skip
+    assert table_row(table, "NCI1", 1)[3:] == ["–", "–", "–", "–"]
+    assert "| MUTAG |" not in table
+
+
 @pytest.mark.slow
 def test_cross_architecture_rows(tmp_path, data_root, cache_dir):
     results, readme = tmp_path / "cross", tmp_path / "README.md"
