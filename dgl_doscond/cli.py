@@ -319,6 +319,13 @@ def _overrides(**sections):
     "(a quick classifier on the current set; 0: none).",
 )
 @click.option(
+    "--keep",
+    type=click.Choice(["last", "best_valid"]),
+    default=None,
+    help="Write the set of the last iteration, or of the validation probe "
+    "that scored best (needs --valid-every).",
+)
+@click.option(
     "--device",
     type=click.Choice(["cpu", "cuda"]),
     default="cpu",
@@ -368,6 +375,7 @@ def condense(
     split_seed,
     split,
     valid_every,
+    keep,
     device,
     force,
     resume,
@@ -407,6 +415,7 @@ def condense(
                     "epochs": epochs,
                     "checkpoint_every": checkpoint_every,
                     "valid_every": valid_every,
+                    "keep": keep,
                 },
                 evaluate={"epochs": eval_epochs},
                 model={"backbone": backbone},

@@ -142,6 +142,10 @@ class Condensation:
         Wall time of the validation probes (``condense.valid_every``).
     num_nodes : int
         N, nodes per synthetic graph.
+    kept_iteration : int
+        The iteration whose set this is: the last one, or with
+        ``condense.keep: best_valid`` the probe with the best validation
+        score.
     """
 
     synthetic: SyntheticGraphSet
@@ -149,6 +153,7 @@ class Condensation:
     seconds: float = 0.0
     num_nodes: int = 0
     probe_seconds: float = 0.0
+    kept_iteration: int = -1
 
     def graphs(self):
         """The discretised DGL graphs (see :meth:`SyntheticGraphSet.to_dgl`)."""
@@ -431,6 +436,7 @@ def condense(
     opt_adj = torch.optim.Adam([synthetic.adj_logits], lr=cfg.lr_adj)
     history, start, elapsed = [], 0, 0.0
     probe, probe_seconds = None, 0.0
+    best = None  # keep == "best_valid": {"valid", "iteration", "synthetic"}
     identity = _identity(dataset, config, seed)
     have_checkpoint = bool(checkpoint_path) and os.path.exists(checkpoint_path)
     if resume and have_checkpoint:
@@ -440,6 +446,7 @@ def condense(
         opt_adj.load_state_dict(state["opt_adj"])
         history, start = state["history"], state["iteration"]
         density_init, elapsed = state["density_init"], state["seconds"]
+        best = state.get("best")
         logger.info("resumed from %s at iteration %d", checkpoint_path, start)
     elif resume:
         logger.info(
@@ -468,6 +475,7 @@ def condense(
                 "opt_adj": opt_adj.state_dict(),
                 "history": history,
                 "density_init": density_init,
+                "best": best,
                 "seconds": elapsed + time.perf_counter() - tic - probe_seconds,
             },
         )
@@ -626,6 +634,17 @@ def condense(
                         seed=_seed(seed, iteration, _PROBE_STREAM),
                     )
                     probe_seconds += time.perf_counter() - probe_tic
+                    if cfg.keep == "best_valid" and (
+                        best is None or point["valid"] > best["valid"]
+                    ):
+                        best = {
+                            "valid": point["valid"],
+                            "iteration": iteration,
+                            "synthetic": {
+                                k: v.detach().clone()
+                                for k, v in synthetic.state_dict().items()
+                            },
+                        }
                 scores = [p["valid"] for p in history + [point] if "valid" in p]
                 if scores:
                     postfix["best_valid"] = f"{max(scores):.3f}"
@@ -644,10 +663,21 @@ def condense(
                 good = save(done)
             if stopping:
                 raise CondensationInterrupted(done, checkpoint_path)
+    seconds = elapsed + time.perf_counter() - tic - probe_seconds
+    kept = cfg.epochs - 1
+    if best is not None:
+        synthetic.load_state_dict(best["synthetic"])
+        kept = best["iteration"]
+        logger.info(
+            "kept the set of iteration %d (validation %.4f)",
+            kept,
+            best["valid"],
+        )
     return Condensation(
         synthetic=synthetic.cpu(),
         history=history,
-        seconds=elapsed + time.perf_counter() - tic - probe_seconds,
+        seconds=seconds,
         num_nodes=num_nodes,
         probe_seconds=probe_seconds,
+        kept_iteration=kept,
     )

@@ -42,6 +42,7 @@ INITS = ("real", "noise")
 MATCHINGS = ("per_class", "mixed")
 ENCODINGS = ("onehot", "raw")
 SPLITS = ("stratified", "permutation")
+KEEPS = ("last", "best_valid")
 
 
 class ConfigError(ValueError):
@@ -83,6 +84,7 @@ class CondenseConfig:
     log_every: int = 10  # iterations between recorded curve points
     valid_every: int = 0  # iterations between validation probes; 0 off
     valid_epochs: int = 50  # training epochs of each validation probe
+    keep: str = "last"  # the set returned: last, or best_valid (probes)
 
 
 @dataclass(frozen=True)
@@ -123,6 +125,7 @@ _CHOICES = {
     "condense.distance": DISTANCES,
     "condense.init": INITS,
     "condense.matching": MATCHINGS,
+    "condense.keep": KEEPS,
     "feat_encoding": ENCODINGS,
     "split": SPLITS,
 }
@@ -331,6 +334,13 @@ def load_config(dataset=None, path=None, overrides=None):
     for text, source in layers:
         base = _merge(base, _read_yaml(text, source), source)
     base = _merge(base, overrides, "the command-line options")
+    condense = base["condense"]
+    if condense["keep"] == "best_valid" and not condense["valid_every"]:
+        raise ConfigError(
+            "Config key 'condense.keep' is best_valid, which keeps the set "
+            "of the best validation probe, but 'condense.valid_every' is 0 "
+            "(no probes); set it, e.g. --valid-every 50."
+        )
 
     return Config(
         model=ModelConfig(**base["model"]),

@@ -111,6 +111,7 @@ def run_method(
             "seconds": result.seconds,
             "nodes_per_synthetic_graph": result.num_nodes,
             "validation_seconds": result.probe_seconds,
+            "kept_iteration": result.kept_iteration,
             "history": result.history,
         },
     )

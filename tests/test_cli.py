@@ -106,6 +106,21 @@ def test_condense_info_and_evaluate_saved_set(run, tmp_path):
     assert "gin" in evaluated.output
 
 
+def test_keep_best_valid_option(run, tmp_path):
+    out = tmp_path / "best.bin"
+    refused = _tiny_condense(run, out, "--keep", "best_valid")
+    assert refused.exit_code == 1 and "--valid-every" in refused.output
+    assert not out.exists()
+    result = _tiny_condense(
+        run, out, "--keep", "best_valid", "--valid-every", "1"
+    )
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((tmp_path / "best.json").read_text())
+    assert manifest["config"]["condense"]["keep"] == "best_valid"
+    scores = [p["valid"] for p in manifest["history"]]
+    assert scores[manifest["kept_iteration"]] == max(scores)
+
+
 def test_saved_set_of_another_split_is_refused(run, tmp_path):
     out = tmp_path / "mutag.bin"
     assert _tiny_condense(run, out).exit_code == 0

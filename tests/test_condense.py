@@ -5,6 +5,7 @@ import torch
 
 from dgl_doscond import GraphDataset, condense, evaluate, load_config
 from dgl_doscond.condense import NonFiniteLossError
+from dgl_doscond.config import ConfigError
 from dgl_doscond.pipeline import run_method
 
 
@@ -94,6 +95,33 @@ def test_resume_from_checkpoint_is_bit_identical(mutag, tmp_path):
         resume=True,
     )
     assert _same(straight, resumed)
+
+
+def test_keep_best_valid_returns_the_best_probed_set(mutag, tmp_path):
+    options = {"epochs": 8, "valid_every": 1, "valid_epochs": 2}
+    best = condense(mutag, _config(keep="best_valid", **options), seed=3)
+    scores = [(p["valid"], p["iteration"]) for p in best.history]
+    top = max(score for score, _ in scores)
+    first = min(i for score, i in scores if score == top)  # ties: earliest
+    assert best.kept_iteration == first
+    # The same run stopped after that iteration has the same set.
+    assert _same(best, condense(mutag, _config(epochs=first + 1), seed=3))
+    last = condense(mutag, _config(**options), seed=3)
+    assert last.kept_iteration == 7 and last.history == best.history
+
+    # The best set so far travels in the checkpoint.
+    path = str(tmp_path / "run.ckpt")
+    resumable = _config(keep="best_valid", checkpoint_every=4, **options)
+    condense(mutag, resumable, seed=3, checkpoint_path=path)
+    resumed = condense(
+        mutag, resumable, seed=3, checkpoint_path=path, resume=True
+    )
+    assert resumed.kept_iteration == first and _same(best, resumed)
+
+
+def test_keep_best_valid_needs_probes():
+    with pytest.raises(ConfigError, match="valid_every"):
+        _config(keep="best_valid")
 
 
 @pytest.mark.parametrize("distance", ["mse", "ours", "cosine"])
