@@ -136,6 +136,14 @@ def parse_args(argv=None):
         "is the published code's encoding. Use other --results and "
         "--readme.",
     )
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=None,
+        help="YAML applied over each dataset's shipped config (e.g. "
+        "examples/keep_best/keep_best.yaml). Use other --results and "
+        "--readme.",
+    )
     parser.add_argument("-v", "--verbose", action="store_true")
     parser.add_argument(
         "--table-datasets",
@@ -173,7 +181,9 @@ def cell_config(dataset, method, gpc, args):
         evaluate["epochs"] = args.eval_epochs
     overrides = {"condense": condense, "evaluate": evaluate}
     overrides.update(_data_overrides(args))
-    return dgl_doscond.load_config(dataset, overrides=overrides)
+    return dgl_doscond.load_config(
+        dataset, path=getattr(args, "config", None), overrides=overrides
+    )
 
 
 def _data_overrides(args):
@@ -203,6 +213,7 @@ def run_cell(dataset, method, gpc, seed, args):
     out = scratch / (
         cell_name(dataset.name, method, gpc, seed)
         + scratch_suffix(dataset)
+        + (f"__{args.config.stem}" if getattr(args, "config", None) else "")
         + ".bin"
     )
     manifest, evaluation = dgl_doscond.condense_to_file(
@@ -236,6 +247,9 @@ def run_cell(dataset, method, gpc, seed, args):
     }
     if "embedder_reused" in manifest:  # herding and k-center
         record["embedder_reused"] = manifest["embedder_reused"]
+    if "kept_iteration" in manifest:  # doscond and dcgraph
+        record["kept_iteration"] = manifest["kept_iteration"]
+        record["validation_seconds"] = manifest["validation_seconds"]
     return record
 
 
@@ -243,7 +257,11 @@ def load(name, args):
     """Load ``name`` with the split seed and encoding of its config."""
     import dgl_doscond
 
-    base = dgl_doscond.load_config(name, overrides=_data_overrides(args))
+    base = dgl_doscond.load_config(
+        name,
+        path=getattr(args, "config", None),
+        overrides=_data_overrides(args),
+    )
     return dgl_doscond.load_dataset(
         name,
         data_root=args.data_root,

@@ -223,6 +223,56 @@ def test_dcgraph_cost_table(tmp_path, examples_module):
     assert "| MUTAG |" not in table
 
 
+def test_benchmark_config_file_applies_over_the_shipped_one(
+    tmp_path, examples_module
+):
+    extra = tmp_path / "probe.yaml"
+    extra.write_text("condense:\n  valid_every: 50\n  keep: best_valid\n")
+    args = examples_module.parse_args(["--config", str(extra)])
+    config = examples_module.cell_config("ogbg-molbace", "doscond", 10, args)
+    assert config.condense.keep == "best_valid"
+    assert config.condense.valid_every == 50
+    assert config.condense.matching == "mixed"  # the shipped file's
+    assert config.condense.gpc == 10
+    plain = examples_module.parse_args([])
+    shipped = examples_module.cell_config("ogbg-molbace", "doscond", 10, plain)
+    assert shipped.condense.keep == "last"
+
+
+def test_keep_best_comparison_pairs_seeds(tmp_path, examples_module):
+    sys.path.insert(0, str(EXAMPLES))
+    try:
+        import compare_keep_best
+    finally:
+        sys.path.remove(str(EXAMPLES))
+    last, best = tmp_path / "last", tmp_path / "best"
+    last.mkdir(), best.mkdir()
+    pairs = [
+        (last, _cell("ogbg-molbace", "doscond", 1, 0, [0.60, 0.62])),
+        (last, _cell("ogbg-molbace", "doscond", 1, 1, [0.50])),
+        (last, _cell("ogbg-molbace", "doscond", 1, 2, [0.55])),  # unpaired
+        (best, _cell("ogbg-molbace", "doscond", 1, 0, [0.64, 0.66])),
+        (best, _cell("ogbg-molbace", "doscond", 1, 1, [0.48])),
+    ]
+    for folder, record in pairs:
+        if folder is best:
+            record["kept_iteration"] = 450
+        name = "{dataset}__{method}__gpc{gpc}__seed{seed}.json".format(**record)
+        (folder / name).write_text(json.dumps(record))
+    table = compare_keep_best.build_comparison(last, best)
+
+    rows = [r for r in table.splitlines() if r.startswith("| ogbg-molbace")]
+    assert len(rows) == 3  # two seeds, one mean
+    assert rows[0].split(" | ")[4:] == [
+        "0.610 ± 0.000", "0.650 ± 0.000", "450", "+0.040 |"
+    ]  # fmt: skip
+    assert rows[1].endswith("| −0.020 |")
+    # Mean of seeds 0 and 1 only: 0.555 against 0.565.
+    assert rows[2] == (
+        "| ogbg-molbace | 1 | doscond | 2 | 0.555 | 0.565 | +0.010 |"
+    )
+
+
 @pytest.mark.slow
 def test_cross_architecture_rows(tmp_path, data_root, cache_dir):
     results, readme = tmp_path / "cross", tmp_path / "README.md"
