@@ -657,6 +657,12 @@ def info(path):
         f"labels:      {labels.tolist()}",
         f"time:        {manifest.get('condensation_seconds', 0):.1f} s",
     ]
+    keep = (manifest.get("config") or {}).get("condense", {}).get("keep")
+    if keep == "best_valid" and "kept_iteration" in manifest:
+        lines.append(
+            f"kept:        iteration {manifest['kept_iteration']} (the best "
+            "validation probe)"
+        )
     if evaluation:
         lines.append(
             f"evaluation:  {evaluation['metric']} {evaluation['mean']:.4f} ± "

@@ -119,6 +119,9 @@ def test_keep_best_valid_option(run, tmp_path):
     assert manifest["config"]["condense"]["keep"] == "best_valid"
     scores = [p["valid"] for p in manifest["history"]]
     assert scores[manifest["kept_iteration"]] == max(scores)
+    info = run("info", str(out))
+    kept = manifest["kept_iteration"]
+    assert f"kept:        iteration {kept} (the best" in info.output
 
 
 def test_saved_set_of_another_split_is_refused(run, tmp_path):
