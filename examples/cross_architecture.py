@@ -19,6 +19,7 @@ all of them.
 """
 
 import argparse
+import dataclasses
 import logging
 import sys
 import time
@@ -75,6 +76,7 @@ def condensed_set(dataset, method, args):
     import benchmark_table as bt
 
     import dgl_doscond
+    from dgl_doscond.config import CondenseConfig
 
     table_args = argparse.Namespace(
         epochs=args.epochs, eval_runs=0, eval_epochs=None
@@ -90,6 +92,10 @@ def condensed_set(dataset, method, args):
         except Exception:  # a stale or broken file: make it again
             manifest = {}
         made_with = (manifest.get("config") or {}).get("condense")
+        if made_with is not None:
+            # A key newer than the manifest had its default's behaviour.
+            defaults = dataclasses.asdict(CondenseConfig())
+            made_with = {**defaults, **made_with}
         same_data = (
             manifest.get("split_hash") == dataset.split_hash
             and manifest.get("feat_encoding") == dataset.feat_encoding

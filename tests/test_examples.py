@@ -297,6 +297,23 @@ def test_cross_architecture_rows(tmp_path, data_root, cache_dir):
     stdout, _ = run_script("cross_architecture.py", *args)
     assert "MUTAG__" not in stdout  # rows with a JSON are skipped
 
+    # A set whose manifest predates a config key (keep) is still reused.
+    scratch = Path(cache_dir) / "benchmark_scratch"
+    path = scratch / "MUTAG__doscond__gpc2__seed0.json"
+    manifest = json.loads(path.read_text())
+    del manifest["config"]["condense"]["keep"]
+    path.write_text(json.dumps(manifest))
+    again = tmp_path / "again"
+    index = args.index("--results") + 1
+    run_script(
+        "cross_architecture.py",
+        *args[:index], again, *args[index + 1:],
+    )  # fmt: skip
+    record = json.loads(
+        (again / "MUTAG__doscond__gpc2__seed0.json").read_text()
+    )
+    assert record["set_was"] == "reused"
+
 
 def test_split_difficulty_probe(tmp_path, data_root, cache_dir):
     results, readme = tmp_path / "split.json", tmp_path / "README.md"
