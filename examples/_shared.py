@@ -166,6 +166,16 @@ def summary(evaluation):
     return f"{text} ({runs} run{'s' if runs != 1 else ''})"
 
 
+def md_row(cells):
+    """One Markdown table row of ``cells`` (strings)."""
+    return "| " + " | ".join(cells) + " |"
+
+
+def md_head(header):
+    """The header row and rule of a Markdown table."""
+    return [md_row(header), "|" + "---|" * len(header)]
+
+
 def fmt_split(split_seed, split_hash):
     seed = "scaffold" if split_seed is None else f"seed {split_seed}"
     return f"{seed}, `{split_hash}`" if split_hash else seed

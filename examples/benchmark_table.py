@@ -390,10 +390,7 @@ def build_table(results_dir, whole_dir, datasets=None):
         "DosCond time (s)",
         "DosCond seeds",
     ]
-    lines = [
-        "| " + " | ".join(header) + " |",
-        "|" + "---|" * len(header),
-    ]
+    lines = sh.md_head(header)
     for name, gpc in _row_keys(cells, datasets):
         by_method = cells.get((name, gpc), {})
         records = [r for rs in by_method.values() for r in rs]
@@ -431,7 +428,7 @@ def build_table(results_dir, whole_dir, datasets=None):
         row.append(f"{statistics.fmean(seconds):.1f}" if seconds else sh.DASH)
         seeds = sorted(r["seed"] for r in doscond)
         row.append(", ".join(map(str, seeds)) if seeds else sh.DASH)
-        lines.append("| " + " | ".join(row) + " |")
+        lines.append(sh.md_row(row))
 
     lines += ["", *_notes(cells)]
     return "\n".join(lines)
@@ -515,10 +512,7 @@ def build_costs(results_dir, datasets=None):
         "DC-Graph time (s)",
         "DC-Graph / DosCond, same seed",
     ]
-    lines = [
-        "| " + " | ".join(header) + " |",
-        "|" + "---|" * len(header),
-    ]
+    lines = sh.md_head(header)
     for name, gpc in _row_keys(cells, datasets):
         by_method = cells.get((name, gpc), {})
         doscond = {
@@ -542,8 +536,7 @@ def build_costs(results_dir, datasets=None):
         ratios = [dcgraph[s] / doscond[s] for s in dcgraph if s in doscond]
         ratio = f"{statistics.fmean(ratios):.1f}×" if ratios else sh.DASH
         lines.append(
-            "| "
-            + " | ".join(
+            sh.md_row(
                 [
                     name,
                     str(gpc),
@@ -554,7 +547,6 @@ def build_costs(results_dir, datasets=None):
                     ratio,
                 ]
             )
-            + " |"
         )
     records = [r for ms in cells.values() for rs in ms.values() for r in rs]
     machines = sorted({sh.machine_label(r.get("machine")) for r in records})

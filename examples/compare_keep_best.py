@@ -47,10 +47,7 @@ def build_comparison(last_dir, best_dir):
         "kept iteration",
         "difference",
     ]
-    lines = [
-        "| " + " | ".join(header) + " |",
-        "|" + "---|" * len(header),
-    ]
+    lines = sh.md_head(header)
     groups = {}
     for key in sorted(set(last) & set(best), key=_order):
         name, method, gpc, seed = key
@@ -60,8 +57,7 @@ def build_comparison(last_dir, best_dir):
             (a["mean"], b["mean"])
         )
         lines.append(
-            "| "
-            + " | ".join(
+            sh.md_row(
                 [
                     name,
                     str(gpc),
@@ -73,7 +69,6 @@ def build_comparison(last_dir, best_dir):
                     _signed(b["mean"] - a["mean"], accuracy),
                 ]
             )
-            + " |"
         )
     lines += ["", "Mean over the seeds of each cell:", ""]
     lines += [
