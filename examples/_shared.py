@@ -102,6 +102,12 @@ def machine_label(info):
     return label
 
 
+def machines_label(records):
+    """The distinct :func:`machine_label` of ``records``, comma-joined."""
+    labels = sorted({machine_label(r.get("machine")) for r in records})
+    return ", ".join(labels) or DASH
+
+
 def now_utc():
     return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
 

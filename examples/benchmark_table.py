@@ -436,7 +436,6 @@ def build_table(results_dir, whole_dir, datasets=None):
 
 def _notes(cells):
     records = [r for ms in cells.values() for rs in ms.values() for r in rs]
-    machines = sorted({sh.machine_label(r.get("machine")) for r in records})
     iterations = sorted({r["config"]["condense"]["epochs"] for r in records})
     eval_epochs = sorted({r["config"]["evaluate"]["epochs"] for r in records})
     runs = sorted({r["evaluation"]["runs"] for r in records})
@@ -486,7 +485,7 @@ def _notes(cells):
         f"Outer iterations: {listed(iterations)}; evaluation epochs: "
         f"{listed(eval_epochs)}; evaluation runs per seed: {listed(runs)}.",
         *(atom_note if atoms else []),
-        f"Machine: {listed(machines)}. Dates (UTC): "
+        f"Machine: {sh.machines_label(records)}. Dates (UTC): "
         f"{sh.date_range(r.get('date') for r in records)}.",
     ]
 
@@ -549,7 +548,6 @@ def build_costs(results_dir, datasets=None):
             )
         )
     records = [r for ms in cells.values() for rs in ms.values() for r in rs]
-    machines = sorted({sh.machine_label(r.get("machine")) for r in records})
     lines += [
         "",
         "Condensation wall times of the table's cells (mean over seeds). "
@@ -562,7 +560,7 @@ def build_costs(results_dir, datasets=None):
         "methods run the same computation (DC-Graph's (1, 1) is DosCond), "
         "so the spread of that row's ratio around 1× is the load's doing. "
         "Machine: "
-        f"{', '.join(machines) or sh.DASH}.",
+        f"{sh.machines_label(records)}.",
     ]
     return "\n".join(lines)
 

@@ -85,14 +85,13 @@ def build_comparison(last_dir, best_dir):
             f"{_signed(b - a, accuracy)} |"
         )
     records = [best[k] for k in set(last) & set(best)]
-    machines = sorted({sh.machine_label(r.get("machine")) for r in records})
     lines += [
         "",
         "Each score: mean ± std (population) over the evaluation runs of "
         "one condensation seed. Accuracy in percent (TU), ROC-AUC (OGB). "
         "Kept iteration: the probe whose set the file holds (the last "
         f"iteration is {_last_iteration(records)}). Machine: "
-        f"{', '.join(machines) or sh.DASH}. Dates (UTC): "
+        f"{sh.machines_label(records)}. Dates (UTC): "
         f"{sh.date_range(r.get('date') for r in records)}.",
     ]
     return "\n".join(lines)
