@@ -130,7 +130,7 @@ def markdown(records):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--dataset", action="append")
+    parser.add_argument("--dataset", action="extend", nargs="+")
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--repeats", type=int, default=10)
     parser.add_argument("--epochs", type=int, default=30)

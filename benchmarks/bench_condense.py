@@ -398,8 +398,8 @@ def merge(path, records):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--dataset", action="append")
-    parser.add_argument("--gpc", action="append", type=int)
+    parser.add_argument("--dataset", action="extend", nargs="+")
+    parser.add_argument("--gpc", action="extend", nargs="+", type=int)
     parser.add_argument("--iterations", type=int, default=20)
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument(

@@ -127,8 +127,8 @@ def markdown(records, procs):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--dataset", action="append")
-    parser.add_argument("--gpc", action="append", type=int)
+    parser.add_argument("--dataset", action="extend", nargs="+")
+    parser.add_argument("--gpc", action="extend", nargs="+", type=int)
     parser.add_argument("--epochs", type=int, default=100)
     parser.add_argument("--procs", type=int, default=2)
     add_output_options(parser, "distributed.json")

@@ -126,8 +126,8 @@ def markdown(records):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--dataset", action="append")
-    parser.add_argument("--threads", action="append", type=int)
+    parser.add_argument("--dataset", action="extend", nargs="+")
+    parser.add_argument("--threads", action="extend", nargs="+", type=int)
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--repeats", type=int, default=20)
     add_output_options(parser, "propagation.json")

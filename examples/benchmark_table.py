@@ -79,23 +79,31 @@ def parse_args(argv=None):
     )
     parser.add_argument(
         "--dataset",
-        action="append",
-        help="Repeatable (default: " + " ".join(sh.DATASETS) + ").",
+        action="extend", nargs="+",
+        help="One or more, repeatable (default: "
+        + " ".join(sh.DATASETS)
+        + ").",
     )
     parser.add_argument(
         "--method",
-        action="append",
+        action="extend", nargs="+",
         choices=METHODS,
-        help="Repeatable (default: doscond).",
+        help="One or more, repeatable (default: doscond).",
     )
     parser.add_argument(
         "--gpc",
-        action="append",
+        action="extend", nargs="+",
         type=int,
-        help="Graphs per class, repeatable (default: 1 10 50; 50 means 20 "
-        "for MUTAG).",
+        help="Graphs per class, one or more, repeatable (default: 1 10 50; "
+        "50 means 20 for MUTAG).",
     )
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument(
+        "--seeds",
+        type=int,
+        action="extend",
+        nargs="+",
+        help="Condensation seeds, one or more, repeatable (default: 0 1 2).",
+    )
     parser.add_argument("--eval-runs", type=int, default=10)
     parser.add_argument(
         "--epochs", type=int, help="Outer iterations (default: config's)."
@@ -164,6 +172,7 @@ def parse_args(argv=None):
     args.dataset = [sh.canonical_name(n) for n in args.dataset or sh.DATASETS]
     args.method = list(dict.fromkeys(args.method or ["doscond"]))
     args.gpc = args.gpc or list(GPCS)
+    args.seeds = list(dict.fromkeys(args.seeds or [0, 1, 2]))
     return args
 
 

@@ -29,7 +29,7 @@ RESULTS = sh.EXAMPLES / "results" / "split_difficulty.json"
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument(
-        "--dataset", action="append", help="Default: the TU sets."
+        "--dataset", action="extend", nargs="+", help="Default: the TU sets."
     )
     parser.add_argument(
         "--split-seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4]

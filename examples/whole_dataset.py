@@ -43,8 +43,8 @@ def parse_args(argv=None):
     )
     parser.add_argument(
         "--dataset",
-        action="append",
-        help="Dataset name, repeatable (default: "
+        action="extend", nargs="+",
+        help="Dataset names, one or more, repeatable (default: "
         + " ".join(sh.DATASETS)
         + ").",
     )

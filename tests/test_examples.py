@@ -357,3 +357,15 @@ def test_feat_encoding_option_and_table_note(tmp_path, examples_module):
         (tmp_path / name).write_text(json.dumps(record))
     table = bt.build_table(tmp_path, tmp_path, datasets=["ogbg-molhiv"])
     assert "ogbg-molhiv onehot and raw." in table
+
+
+def test_list_options_take_several_values_and_repeat(examples_module):
+    bt = examples_module
+    args = bt.parse_args(
+        ["--gpc", "1", "10", "--gpc", "50", "--seeds", "2", "--seeds", "0", "2"]
+    )
+    assert args.gpc == [1, 10, 50]
+    assert args.seeds == [2, 0]
+    assert bt.dataset_gpcs("MUTAG", args.gpc) == [1, 10, 20]
+    default = bt.parse_args(["--dataset", "MUTAG", "NCI1"])
+    assert default.seeds == [0, 1, 2] and default.dataset == ["MUTAG", "NCI1"]
