@@ -12,7 +12,12 @@ The main entry points:
 
 __version__ = "0.1.0"
 
-from .condense import Condensation, condense  # noqa: E402
+from .condense import (  # noqa: E402
+    Condensation,
+    CondensationInterrupted,
+    StopRequest,
+    condense,
+)
 from .config import Config, ConfigError, load_config  # noqa: E402
 from .data import (  # noqa: E402
     DatasetNotFoundError,
@@ -26,12 +31,14 @@ from .pipeline import condense_to_file, run_method  # noqa: E402
 
 __all__ = [
     "Condensation",
+    "CondensationInterrupted",
     "CondensedSetError",
     "Config",
     "ConfigError",
     "DatasetNotFoundError",
     "EvaluationResult",
     "GraphDataset",
+    "StopRequest",
     "available_datasets",
     "condense",
     "condense_to_file",

@@ -4,8 +4,11 @@ A cell is (dataset, method, gpc, seed): condense (or pick a coreset) with
 that seed, evaluate the set ``--eval-runs`` times, and write
 ``RESULTS/DATASET__METHOD__gpcK__seedS.json``. Cells whose JSON exists are
 skipped, so the grid can be filled in chunks (``--limit-seconds``) and
-resumed after a stop. Then the table between ``<!-- table:begin -->`` and
-``<!-- table:end -->`` in the README is rebuilt from all cells found.
+resumed after a stop. A matching cell (doscond, dcgraph) checkpoints its
+condensation in the scratch folder and resumes from it, so a cell longer
+than one chunk is stopped at the limit and finished by the next run.
+Then the table between ``<!-- table:begin -->`` and ``<!-- table:end -->``
+in the README is rebuilt from all cells found.
 
     python examples/benchmark_table.py --dataset MUTAG --gpc 1 --seeds 0
     python examples/benchmark_table.py --limit-seconds 3000   # one chunk
@@ -17,6 +20,7 @@ import itertools
 import logging
 import statistics
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -79,20 +83,23 @@ def parse_args(argv=None):
     )
     parser.add_argument(
         "--dataset",
-        action="extend", nargs="+",
+        action="extend",
+        nargs="+",
         help="One or more, repeatable (default: "
         + " ".join(sh.DATASETS)
         + ").",
     )
     parser.add_argument(
         "--method",
-        action="extend", nargs="+",
+        action="extend",
+        nargs="+",
         choices=METHODS,
         help="One or more, repeatable (default: doscond).",
     )
     parser.add_argument(
         "--gpc",
-        action="extend", nargs="+",
+        action="extend",
+        nargs="+",
         type=int,
         help="Graphs per class, one or more, repeatable (default: 1 10 50; "
         "50 means 20 for MUTAG).",
@@ -127,7 +134,9 @@ def parse_args(argv=None):
     parser.add_argument(
         "--limit-seconds",
         type=float,
-        help="Start no new cell after this many seconds.",
+        help="Start no new cell after this many seconds, and stop the "
+        "condensation in progress there (a matching cell keeps its "
+        "checkpoint; the next run resumes it).",
     )
     parser.add_argument(
         "--threads",
@@ -212,8 +221,17 @@ def scratch_suffix(dataset):
     return suffix
 
 
-def run_cell(dataset, method, gpc, seed, args):
-    """Condense and evaluate one cell; return its record."""
+MATCHING = ("doscond", "dcgraph")  # the methods with a resumable loop
+
+
+def run_cell(dataset, method, gpc, seed, args, stop=None):
+    """Condense and evaluate one cell; return its record.
+
+    A matching method checkpoints to ``OUT.ckpt`` in the scratch folder
+    and resumes from it unless ``--force`` is given; ``stop`` (a
+    :class:`dgl_doscond.StopRequest`) stops its loop after a checkpoint,
+    raising :class:`dgl_doscond.CondensationInterrupted`.
+    """
     import dgl_doscond
 
     config = cell_config(dataset.name, method, gpc, args)
@@ -225,6 +243,15 @@ def run_cell(dataset, method, gpc, seed, args):
         + (f"__{args.config.stem}" if getattr(args, "config", None) else "")
         + ".bin"
     )
+    resumable = {}
+    if method in MATCHING:
+        checkpoint = Path(str(out) + ".ckpt")
+        resumable = {
+            "checkpoint_path": str(checkpoint),
+            "resume": not args.force,
+            "stop": stop,
+        }
+        resumed = checkpoint.exists() and not args.force
     manifest, evaluation = dgl_doscond.condense_to_file(
         dataset,
         config,
@@ -234,6 +261,7 @@ def run_cell(dataset, method, gpc, seed, args):
         device=args.device,
         progress=False,
         force=True,
+        **resumable,
     )
     record = {
         "dataset": dataset.name,
@@ -259,7 +287,26 @@ def run_cell(dataset, method, gpc, seed, args):
     if "kept_iteration" in manifest:  # doscond and dcgraph
         record["kept_iteration"] = manifest["kept_iteration"]
         record["validation_seconds"] = manifest["validation_seconds"]
+    if method in MATCHING:
+        # A resumed cell's wall_seconds covers its last run only; its
+        # condensation_seconds (from the checkpoint) the whole loop.
+        record["resumed"] = resumed
     return record
+
+
+def _stop_at(deadline):
+    """A StopRequest set at ``deadline`` (perf_counter), and its timer."""
+    import dgl_doscond
+
+    stop = dgl_doscond.StopRequest()
+    if deadline is None:
+        return stop, None
+    timer = threading.Timer(
+        max(0.0, deadline - time.perf_counter()), stop.set, ["time limit"]
+    )
+    timer.daemon = True
+    timer.start()
+    return stop, timer
 
 
 def load(name, args):
@@ -284,7 +331,12 @@ def load(name, args):
 def run_grid(args):
     """Run every missing cell; return the counts of done, skipped,
     failed and left (by the time limit) cells."""
+    import dgl_doscond
+
     start = time.perf_counter()
+    deadline = None
+    if args.limit_seconds is not None:
+        deadline = start + args.limit_seconds
     counts = {"done": 0, "skipped": 0, "failed": 0, "left": 0}
     for name in args.dataset:
         pending = []
@@ -314,14 +366,29 @@ def run_grid(args):
                     counts["failed"] += len(pending)
                     break
             tic = time.perf_counter()
+            stop, timer = _stop_at(deadline)
             try:
-                record = run_cell(dataset, method, gpc, seed, args)
+                record = run_cell(dataset, method, gpc, seed, args, stop)
+            except dgl_doscond.CondensationInterrupted as err:
+                print(
+                    f"{path.stem}: stopped by the time limit at iteration "
+                    f"{err.iteration}; the next run resumes it from "
+                    f"{err.checkpoint_path}",
+                    flush=True,
+                )
+                counts["left"] += 1
+                continue
             except Exception:
                 logger.exception("%s failed; no result written", path.stem)
                 counts["failed"] += 1
                 continue
+            finally:
+                if timer is not None:
+                    timer.cancel()
             record["wall_seconds"] = time.perf_counter() - tic
             sh.write_json(path, record)
+            # Its checkpoint is done with once the result is kept.
+            Path(record["condensed_set"] + ".ckpt").unlink(missing_ok=True)
             counts["done"] += 1
             print(
                 f"{path.stem}: {sh.summary(record['evaluation'])}, "

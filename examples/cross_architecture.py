@@ -40,7 +40,9 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--dataset", action="extend", nargs="+")
     parser.add_argument("--method", action="extend", nargs="+", choices=METHODS)
-    parser.add_argument("--backbone", action="extend", nargs="+", choices=BACKBONES)
+    parser.add_argument(
+        "--backbone", action="extend", nargs="+", choices=BACKBONES
+    )
     parser.add_argument("--gpc", type=int, default=10)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--runs", type=int, default=5, help="Runs per cell.")

@@ -43,7 +43,8 @@ def parse_args(argv=None):
     )
     parser.add_argument(
         "--dataset",
-        action="extend", nargs="+",
+        action="extend",
+        nargs="+",
         help="Dataset names, one or more, repeatable (default: "
         + " ".join(sh.DATASETS)
         + ").",

@@ -369,3 +369,48 @@ def test_list_options_take_several_values_and_repeat(examples_module):
     assert bt.dataset_gpcs("MUTAG", args.gpc) == [1, 10, 20]
     default = bt.parse_args(["--dataset", "MUTAG", "NCI1"])
     assert default.seeds == [0, 1, 2] and default.dataset == ["MUTAG", "NCI1"]
+
+
+@pytest.mark.slow
+def test_time_limit_stops_a_cell_and_the_next_run_resumes_it(
+    tmp_path, data_root, cache_dir, examples_module
+):
+    bt = examples_module
+    config = tmp_path / "resume_every_10.yaml"
+    config.write_text("condense:\n  checkpoint_every: 10\n")
+    scratch = tmp_path / "cache"  # own scratch folder; loaders' caches too
+    base = [
+        "--dataset", "MUTAG", "--gpc", "1", "--seeds", "0",
+        "--epochs", "100", "--eval-runs", "1", "--eval-epochs", "3",
+        "--config", config, "--results", tmp_path / "results",
+        "--readme", tmp_path / "README.md",
+        "--data-root", data_root, "--cache-dir", scratch,
+    ]  # fmt: skip
+    out = (
+        scratch / "benchmark_scratch" / "MUTAG__doscond__gpc1__seed0"
+        "__resume_every_10.bin"
+    )
+    result = tmp_path / "results" / "MUTAG__doscond__gpc1__seed0.json"
+
+    # The limit passes long before 100 iterations: the cell stops with a
+    # checkpoint and no result.
+    counts = bt.run_grid(
+        bt.parse_args([*map(str, base), "--limit-seconds", "0.3"])
+    )
+    assert counts == {"done": 0, "skipped": 0, "failed": 0, "left": 1}
+    checkpoint = Path(str(out) + ".ckpt")
+    assert checkpoint.exists() and not result.exists()
+
+    # The next run finishes it from the checkpoint ...
+    counts = bt.run_grid(bt.parse_args(list(map(str, base))))
+    assert counts["done"] == 1 and not checkpoint.exists()
+    record = json.loads(result.read_text())
+    assert record["resumed"] is True
+    resumed = json.loads(out.with_suffix(".json").read_text())
+    assert [h["iteration"] for h in resumed["history"]][-1] == 99
+
+    # ... to the set of an uninterrupted run (--force starts afresh).
+    bt.run_grid(bt.parse_args([*map(str, base), "--force"]))
+    assert json.loads(result.read_text())["resumed"] is False
+    fresh = json.loads(out.with_suffix(".json").read_text())
+    assert fresh["content_sha256"] == resumed["content_sha256"]
