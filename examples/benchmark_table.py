@@ -430,7 +430,7 @@ def method_cell(records, accuracy):
     return f"{sh.fmt_mean_std(mean, std, accuracy)} ({count})", mean
 
 
-def _row_keys(cells, datasets=None):
+def row_keys(cells, datasets=None):
     names = sh.DATASETS if datasets is None else tuple(datasets)
     keys = {(name, gpc) for name in names for gpc in dataset_gpcs(name, GPCS)}
     keys |= {key for key in cells if key[0] in names}
@@ -467,7 +467,7 @@ def build_table(results_dir, whole_dir, datasets=None):
         "DosCond seeds",
     ]
     lines = sh.md_head(header)
-    for name, gpc in _row_keys(cells, datasets):
+    for name, gpc in row_keys(cells, datasets):
         by_method = cells.get((name, gpc), {})
         records = [r for rs in by_method.values() for r in rs]
         metric = records[0]["evaluation"]["metric"] if records else None
@@ -588,7 +588,7 @@ def build_costs(results_dir, datasets=None):
         "DC-Graph / DosCond, same seed",
     ]
     lines = sh.md_head(header)
-    for name, gpc in _row_keys(cells, datasets):
+    for name, gpc in row_keys(cells, datasets):
         by_method = cells.get((name, gpc), {})
         doscond = {
             r["seed"]: r["condensation_seconds"]

@@ -414,3 +414,52 @@ def test_time_limit_stops_a_cell_and_the_next_run_resumes_it(
     assert json.loads(result.read_text())["resumed"] is False
     fresh = json.loads(out.with_suffix(".json").read_text())
     assert fresh["content_sha256"] == resumed["content_sha256"]
+
+
+def test_shortfalls_lists_cells_below_the_paper_and_what_reached_it(
+    tmp_path, examples_module
+):
+    import shortfalls
+
+    folders = {n: tmp_path / n for n in ("main", "best", "ref", "whole")}
+    for folder in folders.values():
+        folder.mkdir()
+
+    def put(folder, dataset, gpc, seed, scores):
+        record = _cell(dataset, "doscond", gpc, seed, scores)
+        name = f"{dataset}__doscond__gpc{gpc}__seed{seed}.json"
+        (folders[folder] / name).write_text(json.dumps(record))
+
+    put("main", "MUTAG", 1, 0, [70.0, 72.0])  # paper: 82.21
+    put("main", "MUTAG", 1, 1, [74.0])
+    put("main", "MUTAG", 10, 0, [75.0])  # paper: 82.76
+    put("main", "NCI1", 1, 0, [60.0])  # above the paper's 56.58
+    put("best", "MUTAG", 1, 0, [85.0])
+    put("best", "MUTAG", 1, 1, [83.0])
+    put("best", "MUTAG", 10, 0, [90.0])
+    put("best", "MUTAG", 10, 1, [90.0])  # no main cell of seed 1
+    put("ref", "MUTAG", 1, 0, [80.0])
+    tried = {
+        "best validation probe": (folders["best"], True),
+        "reference split": (folders["ref"], False),
+    }
+    table = shortfalls.build_shortfalls(
+        folders["main"], folders["whole"], tried
+    )
+    row = table_row(table, "MUTAG", 1)
+    assert row[2] == "72.00 ± 1.50 (n=2)" and row[3] == "82.21"
+    assert row[4] == "−10.21" and row[5] == "– / 92.8"
+    assert row[6] == "84.00 (seeds 0, 1; last iteration 72.50)"
+    assert row[7] == "80.00 ± 0.00 (n=1*)"
+    assert row[8] == "best validation probe"
+    assert table_row(table, "MUTAG", 10)[6].startswith("90.00 (seeds 0;")
+    assert table_row(table, "MUTAG", 10)[8] == "best validation probe"
+    with pytest.raises(AssertionError):
+        table_row(table, "NCI1", 1)
+
+    # A pairing that misses one of the main cell's seeds settles nothing.
+    (folders["best"] / "MUTAG__doscond__gpc1__seed1.json").unlink()
+    table = shortfalls.build_shortfalls(
+        folders["main"], folders["whole"], tried
+    )
+    assert table_row(table, "MUTAG", 1)[8] == "none"
