@@ -18,14 +18,14 @@ import sys
 from pathlib import Path
 
 import _shared as sh
-import benchmark_table as bt
+import results_table as rt
 
 KEEP_BEST = sh.EXAMPLES / "results" / "keep_best"
 README = sh.EXAMPLES / "keep_best" / "README.md"
 
 
 def _records(results_dir):
-    cells = bt.load_cells(results_dir)
+    cells = rt.load_cells(results_dir)
     return {
         (name, method, gpc, r["seed"]): r
         for (name, gpc), methods in cells.items()
@@ -114,7 +114,7 @@ def _last_iteration(records):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--last", type=Path, default=bt.RESULTS)
+    parser.add_argument("--last", type=Path, default=rt.RESULTS)
     parser.add_argument("--best", type=Path, default=KEEP_BEST)
     parser.add_argument("--readme", type=Path, default=README)
     args = parser.parse_args(argv)

@@ -24,7 +24,7 @@ import sys
 from pathlib import Path
 
 import _shared as sh
-import benchmark_table as bt
+import results_table as rt
 import whole_dataset
 
 RESULTS = sh.EXAMPLES / "results"
@@ -70,7 +70,7 @@ def _tried_cell(main, other, paired, paper, accuracy):
     if not other:
         return sh.DASH, False
     encodings = sorted({r.get("feat_encoding", sh.DASH) for r in other})
-    text, mean = bt.method_cell(other, accuracy)
+    text, mean = rt.method_cell(other, accuracy)
     if {r.get("feat_encoding") for r in main} != set(encodings):
         text += f" ({', '.join(encodings)})"
     return text, mean >= paper
@@ -84,8 +84,8 @@ def build_shortfalls(results_dir, whole_dir, tried=None):
     the main cell has too, compared seed by seed). Default: :data:`TRIED`.
     """
     tried = TRIED if tried is None else tried
-    cells = bt.load_cells(results_dir)
-    others = {column: bt.load_cells(f) for column, (f, _) in tried.items()}
+    cells = rt.load_cells(results_dir)
+    others = {column: rt.load_cells(f) for column, (f, _) in tried.items()}
     wholes = whole_dataset.load_results(whole_dir)
     header = [
         "dataset",
@@ -99,13 +99,13 @@ def build_shortfalls(results_dir, whole_dir, tried=None):
     ]
     lines = sh.md_head(header)
     below = 0
-    for name, gpc in bt.row_keys(cells):
+    for name, gpc in rt.row_keys(cells):
         main = _doscond(cells, name, gpc)
-        paper = bt.PAPER_DOSCOND.get(name, {}).get(gpc)
+        paper = rt.PAPER_DOSCOND.get(name, {}).get(gpc)
         if not main or not paper:
             continue
         accuracy = sh.is_accuracy(main[0]["evaluation"]["metric"], name)
-        text, mean = bt.method_cell(main, accuracy)
+        text, mean = rt.method_cell(main, accuracy)
         if mean >= paper[0]:
             continue
         below += 1
@@ -161,7 +161,7 @@ def build_shortfalls(results_dir, whole_dir, tried=None):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--results", type=Path, default=bt.RESULTS)
+    parser.add_argument("--results", type=Path, default=rt.RESULTS)
     parser.add_argument(
         "--whole-results", type=Path, default=whole_dataset.RESULTS
     )

@@ -50,6 +50,14 @@ def examples_module():
         sys.path.remove(str(EXAMPLES))
 
 
+@pytest.fixture(scope="module")
+def tables(examples_module):
+    """examples/results_table.py (the tables of the result cells)."""
+    import results_table
+
+    return results_table
+
+
 @pytest.mark.slow
 def test_python_api(tmp_path):
     out = tmp_path / "syn.bin"
@@ -141,7 +149,7 @@ def _cell(dataset, method, gpc, seed, scores):
     }
 
 
-def test_build_table_aggregates_seeds(tmp_path, examples_module):
+def test_build_table_aggregates_seeds(tmp_path, tables):
     cells = [
         _cell("NCI1", "doscond", 1, 0, [50.0, 52.0]),
         _cell("NCI1", "doscond", 1, 1, [54.0, 56.0]),
@@ -150,7 +158,7 @@ def test_build_table_aggregates_seeds(tmp_path, examples_module):
     for record in cells:
         name = "{dataset}__{method}__gpc{gpc}__seed{seed}.json".format(**record)
         (tmp_path / name).write_text(json.dumps(record))
-    table = examples_module.build_table(tmp_path, tmp_path / "missing")
+    table = tables.build_table(tmp_path, tmp_path / "missing")
 
     row = table_row(table, "NCI1", 1)
     # mean of all 4 scores, std of the seed means 51 and 55
@@ -167,7 +175,7 @@ def test_build_table_aggregates_seeds(tmp_path, examples_module):
              "std": 1.0, "runs": 2, "metric": "accuracy"}
         )
     )  # fmt: skip
-    row = table_row(examples_module.build_table(tmp_path, whole), "NCI1", 1)
+    row = table_row(tables.build_table(tmp_path, whole), "NCI1", 1)
     assert row[9] == "71.00 ± 1.00 (2 runs)"
     assert row[11] == "74.6 / 78.9"  # 53 / 71
     row = table_row(table, "ogbg-molbace", 10)
@@ -176,19 +184,19 @@ def test_build_table_aggregates_seeds(tmp_path, examples_module):
     assert "2024-01-01 to 2024-01-02" in table
 
 
-def test_build_table_empty(tmp_path, examples_module):
-    table = examples_module.build_table(tmp_path, tmp_path)
+def test_build_table_empty(tmp_path, tables):
+    table = tables.build_table(tmp_path, tmp_path)
     row = table_row(table, "MUTAG", 20)
     assert row[7] == "–" and row[8] == "83.26 ± 2.34"
     assert table_row(table, "PROTEINS", 10)[8] == "–"
 
 
-def test_build_table_limited_to_a_family(tmp_path, examples_module):
+def test_build_table_limited_to_a_family(tmp_path, tables):
     record = _cell("NCI1", "doscond", 1, 0, [50.0, 52.0])
     (tmp_path / "NCI1__doscond__gpc1__seed0.json").write_text(
         json.dumps(record)
     )
-    table = examples_module.build_table(
+    table = tables.build_table(
         tmp_path, tmp_path, datasets=["ogbg-molhiv", "ogbg-molbace"]
     )
     rows = [line for line in table.splitlines() if line.startswith("| ogbg")]
@@ -196,8 +204,8 @@ def test_build_table_limited_to_a_family(tmp_path, examples_module):
     assert "| NCI1 |" not in table and "| MUTAG |" not in table
 
 
-def test_dcgraph_cost_table(tmp_path, examples_module):
-    assert examples_module.build_costs(tmp_path) is None  # no DC-Graph cell
+def test_dcgraph_cost_table(tmp_path, tables):
+    assert tables.build_costs(tmp_path) is None  # no DC-Graph cell
     cells = [
         _cell("NCI1", "doscond", 10, 0, [50.0]),  # 10 s
         _cell("NCI1", "doscond", 10, 1, [50.0]),  # 20 s
@@ -209,7 +217,7 @@ def test_dcgraph_cost_table(tmp_path, examples_module):
     for record in cells:
         name = "{dataset}__{method}__gpc{gpc}__seed{seed}.json".format(**record)
         (tmp_path / name).write_text(json.dumps(record))
-    table = examples_module.build_costs(tmp_path, datasets=["NCI1"])
+    table = tables.build_costs(tmp_path, datasets=["NCI1"])
 
     # Measured: DC-Graph's seed 1 against DosCond's seed 1 only.
     assert table_row(table, "NCI1", 10)[2:] == [
@@ -339,7 +347,7 @@ def test_split_difficulty_probe(tmp_path, data_root, cache_dir):
     )
 
 
-def test_feat_encoding_option_and_table_note(tmp_path, examples_module):
+def test_feat_encoding_option_and_table_note(tmp_path, examples_module, tables):
     bt = examples_module
     args = bt.parse_args(["--feat-encoding", "raw"])
     assert (
@@ -355,7 +363,7 @@ def test_feat_encoding_option_and_table_note(tmp_path, examples_module):
         record["feat_encoding"] = encoding
         name = f"ogbg-molhiv__doscond__gpc1__seed{seed}.json"
         (tmp_path / name).write_text(json.dumps(record))
-    table = bt.build_table(tmp_path, tmp_path, datasets=["ogbg-molhiv"])
+    table = tables.build_table(tmp_path, tmp_path, datasets=["ogbg-molhiv"])
     assert "ogbg-molhiv onehot and raw." in table
 
 
