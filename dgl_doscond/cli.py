@@ -274,7 +274,12 @@ def _overrides(**sections):
 
 
 @main.command()
-@click.option("--dataset", required=True, help="Dataset name, e.g. MUTAG.")
+@click.option(
+    "--dataset",
+    required=True,
+    help="Dataset name, e.g. MUTAG, or a .bin file of dgl.save_graphs "
+    "with a 'label' tensor.",
+)
 @click.option(
     "--method",
     default=None,
@@ -486,7 +491,9 @@ def condense(
 
 
 @main.command()
-@click.option("--dataset", required=True, help="Dataset name.")
+@click.option(
+    "--dataset", required=True, help="Dataset name or .bin graph file."
+)
 @click.option(
     "--train",
     "train",
@@ -672,7 +679,11 @@ def info(path):
 
 
 @main.command()
-@click.option("--dataset", required=True, help="Dataset of the sets.")
+@click.option(
+    "--dataset",
+    required=True,
+    help="Dataset of the sets (name or .bin graph file).",
+)
 @click.argument(
     "paths", nargs=-1, required=True, type=click.Path(dir_okay=False)
 )

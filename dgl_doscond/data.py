@@ -22,6 +22,7 @@ Finding, downloading and reading each family's files is done in
 import hashlib
 import logging
 import math
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -370,10 +371,13 @@ def load_dataset(
 
     Parameters
     ----------
-    name : str
+    name : str or os.PathLike
         ``"minigc"``, an OGB molecule set (``"ogbg-mol*"``), a name in
-        :data:`KNOWN_TU`, or any folder name under ``data_root/tu``.
-        Case does not matter.
+        :data:`KNOWN_TU`, or any folder name under ``data_root/tu``
+        (case does not matter); or the path of a ``.bin`` file written by
+        ``dgl.save_graphs(path, graphs, {"label": labels})``, optionally
+        with ``"train_idx"``, ``"valid_idx"`` and ``"test_idx"`` tensors
+        (see Notes).
     data_root : str or os.PathLike, optional
         Folder laid out as in the module docstring; read only.
     cache_dir : str or os.PathLike, optional
@@ -409,6 +413,15 @@ def load_dataset(
     OGB graphs are kept as OGB builds them (already symmetric and simple).
     Caches are keyed by the source folder's path, not its content: clear
     ``cache_dir`` after editing files in place.
+
+    A ``.bin`` file's graphs need float ``ndata["feat"]`` of one width;
+    they are rebuilt symmetric and simple, without self-loops, and the
+    labels are those :meth:`GraphDataset.from_graphs` takes. The dataset
+    is named after the file's stem; its split is the file's when it has
+    one (``split_method`` ``"given"``, and ``split`` must then be
+    ``"stratified"``, the default), else ``split`` with ``split_seed``.
+    ``data_root``, ``cache_dir``, ``feat_encoding`` and ``download`` do
+    not apply to it.
     """
     from . import loaders
 
@@ -419,6 +432,8 @@ def load_dataset(
             f"feat_encoding must be one of {FEAT_ENCODINGS}, "
             f"got {feat_encoding!r}"
         )
+    if isinstance(name, os.PathLike) or str(name).endswith(".bin"):
+        return _load_file(name, split_seed, split)
     root = None if data_root is None else loaders._check_root(data_root)
     family, name = _resolve_name(name, root)
     cache = Path(cache_dir or "~/.cache/dgl_doscond").expanduser()
@@ -452,6 +467,30 @@ def load_dataset(
         dataset.num_graphs,
         dataset.feat_dim,
         time.perf_counter() - start,
+    )
+    return dataset
+
+
+def _load_file(path, split_seed, split):
+    """:func:`load_dataset` of a ``dgl.save_graphs`` file."""
+    from . import loaders
+
+    dataset = loaders._load_graph_file(path, split_seed)
+    if split == "permutation":
+        if dataset.split_method == "given":
+            raise ValueError(
+                f"'{path}' holds its own split (train_idx, valid_idx, "
+                "test_idx), so split 'permutation' does not apply; drop "
+                "those tensors from the file to split it here."
+            )
+        dataset.split = permutation_split(dataset.num_graphs, split_seed)
+        dataset.split_method = "permutation"
+    logger.info(
+        "loaded %s from %s: %d graphs, D=%d",
+        dataset.name,
+        path,
+        dataset.num_graphs,
+        dataset.feat_dim,
     )
     return dataset
 

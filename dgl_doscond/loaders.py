@@ -327,6 +327,79 @@ def _load_ogb(name, source, cache, feat_encoding):
 # -- graph and feature helpers ------------------------------------------
 
 
+# -- a user's file of dgl.save_graphs -----------------------------------
+
+SPLIT_KEYS = ("train_idx", "valid_idx", "test_idx")
+
+
+def _load_graph_file(path, split_seed):
+    """A dataset from a file written by ``dgl.save_graphs``.
+
+    The file holds the graphs, each with float node features
+    ``ndata["feat"]``, and a tensor dict with ``"label"`` (what
+    :meth:`~dgl_doscond.data.GraphDataset.from_graphs` takes) and,
+    optionally, all three of ``"train_idx"``, ``"valid_idx"`` and
+    ``"test_idx"`` (int64 graph indices; a stratified seeded split
+    otherwise). The graphs are rebuilt symmetric and simple, without
+    self-loops, with their ``"feat"``; the dataset is named after the
+    file's stem.
+    """
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"Graph file '{path}' does not exist. Pass a dataset name, or "
+            "a file written by dgl.save_graphs(path, graphs, "
+            "{'label': labels})."
+        )
+    try:
+        graphs, tensors = dgl.load_graphs(str(path))
+    except dgl.DGLError as err:  # its first line; then a C++ backtrace
+        reason = str(err).strip().splitlines()[0]
+        raise ValueError(
+            f"'{path}' is not a DGL graph file ({reason}); write it with "
+            "dgl.save_graphs(path, graphs, {'label': labels})."
+        ) from None
+    if "label" not in tensors:
+        found = ", ".join(sorted(tensors)) or "none"
+        raise ValueError(
+            f"'{path}' holds no 'label' tensor (tensors found: {found}); "
+            "save the graph labels with dgl.save_graphs(path, graphs, "
+            "{'label': labels})."
+        )
+    given = [key for key in SPLIT_KEYS if key in tensors]
+    if given and len(given) < len(SPLIT_KEYS):
+        missing = ", ".join(k for k in SPLIT_KEYS if k not in tensors)
+        raise ValueError(
+            f"'{path}' has a split without {missing}; save all of "
+            f"{', '.join(SPLIT_KEYS)}, or none for a stratified split."
+        )
+    split = {k.removesuffix("_idx"): tensors[k] for k in given} or None
+    return data.GraphDataset.from_graphs(
+        [_simple_graph(g) for g in graphs],
+        tensors["label"],
+        name=path.stem,
+        split=split,
+        split_seed=split_seed,
+    )
+
+
+def _simple_graph(graph):
+    """``graph`` symmetric and simple, without self-loops; its node data
+    kept."""
+    src, dst = graph.edges()
+    keep = src != dst
+    src, dst = src[keep], dst[keep]
+    num_nodes = graph.num_nodes()
+    keys = torch.unique(
+        torch.cat([src * num_nodes + dst, dst * num_nodes + src])
+    )
+    simple = dgl.graph(
+        (keys // num_nodes, keys % num_nodes), num_nodes=num_nodes
+    )
+    simple.ndata.update(graph.ndata)
+    return simple
+
+
 def _multiclass_dataset(name, graphs, labels, split_seed, feat_encoding):
     return data.GraphDataset(
         name=name,

@@ -360,3 +360,37 @@ def test_set_made_on_the_permutation_split_names_it(run, tmp_path):
         *args, "--runs", "1", "--epochs", "1", "--split", "permutation"
     )
     assert accepted.exit_code == 0, accepted.output
+
+
+def test_condense_and_evaluate_a_dgl_graph_file(run, tmp_path, mutag):
+    path = tmp_path / "mutag_copy.bin"
+    dgl.save_graphs(
+        str(path),
+        mutag.graphs,
+        {
+            "label": mutag.labels,
+            **{f"{k}_idx": mutag.split[k] for k in ("train", "valid", "test")},
+        },
+    )
+    out = tmp_path / "syn.bin"
+    result = run(
+        "condense", "--dataset", str(path), "--gpc", "1", "--epochs", "3",
+        "--out", str(out), "--eval-runs", "1", "--eval-epochs", "2",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    manifest = json.loads(out.with_suffix(".json").read_text())
+    assert manifest["dataset"] == "mutag_copy"
+    assert manifest["split_hash"] == mutag.split_hash
+    graphs, extra = dgl.load_graphs(str(out))
+    assert len(graphs) == 2 and extra["label"].tolist() == [0, 1]
+
+    result = run(
+        "evaluate", "--dataset", str(path), "--train", str(out),
+        "--runs", "1", "--epochs", "2",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    result = run(
+        "evaluate", "--dataset", "MUTAG", "--train", str(out),
+        "--runs", "1", "--epochs", "2",
+    )  # fmt: skip
+    assert result.exit_code != 0 and "dataset='mutag_copy'" in result.output

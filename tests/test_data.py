@@ -356,3 +356,80 @@ def test_permutation_split_is_refused_for_ogb(data_root, cache_dir):
             cache_dir=cache_dir,
             split="permutation",
         )
+
+
+# -- a user's file of dgl.save_graphs ------------------------------------
+
+
+def _save_tiny_file(path, **tensors):
+    """Ten copies of two hand-made graphs: one with a self-loop and
+    one-way edges (class 0), one path (class 1)."""
+    first = dgl.graph(([0, 1, 1, 2], [1, 2, 1, 0]), num_nodes=3)
+    first.ndata["feat"] = torch.arange(6.0).view(3, 2)
+    second = dgl.graph(([0, 1], [1, 0]), num_nodes=2)
+    second.ndata["feat"] = torch.ones(2, 2)
+    labels = torch.tensor([0, 1] * 10)
+    dgl.save_graphs(
+        str(path), [first, second] * 10, {"label": labels, **tensors}
+    )
+    return labels
+
+
+def test_graph_file_is_loaded_simple_with_a_stratified_split(tmp_path):
+    path = tmp_path / "my_graphs.bin"
+    labels = _save_tiny_file(path)
+    ds = load_dataset(path, split_seed=3)
+    assert ds.name == "my_graphs" and ds.num_graphs == 20
+    assert ds.task == "multiclass" and ds.num_classes == 2
+    assert torch.equal(ds.labels, labels)
+    for g in ds.graphs:
+        assert_simple_symmetric(g)
+    src, dst = ds.graphs[0].edges()
+    assert sorted(zip(src.tolist(), dst.tolist())) == [
+        (0, 1), (0, 2), (1, 0), (1, 2), (2, 0), (2, 1),
+    ]  # fmt: skip
+    assert torch.equal(ds.graphs[0].ndata["feat"], torch.arange(6.0).view(3, 2))
+    assert ds.split_method == "stratified" and ds.split_seed == 3
+    expected = stratified_split(labels, 3)
+    assert all(torch.equal(ds.split[k], expected[k]) for k in expected)
+    # The same string path, and the reference code's split.
+    same = load_dataset(str(path), split_seed=3)
+    assert same.split_hash == ds.split_hash
+    permuted = load_dataset(path, split="permutation")
+    assert permuted.split_method == "permutation"
+    assert permuted.split_hash != load_dataset(path).split_hash
+
+
+def test_graph_file_with_its_own_split(tmp_path):
+    path = tmp_path / "given.bin"
+    split = {
+        "train_idx": torch.arange(0, 16),
+        "valid_idx": torch.tensor([16, 17]),
+        "test_idx": torch.tensor([18, 19]),
+    }
+    _save_tiny_file(path, **split)
+    ds = load_dataset(path)
+    assert ds.split_method == "given"
+    assert torch.equal(ds.split["valid"], split["valid_idx"])
+    assert torch.equal(ds.split["test"], split["test_idx"])
+    with pytest.raises(ValueError, match="holds its own split"):
+        load_dataset(path, split="permutation")
+
+
+def test_graph_file_errors_say_how_to_write_one(tmp_path):
+    with pytest.raises(FileNotFoundError, match="dgl.save_graphs"):
+        load_dataset(tmp_path / "missing.bin")
+    junk = tmp_path / "junk.bin"
+    junk.write_text("not a graph file")
+    with pytest.raises(ValueError, match="is not a DGL graph file"):
+        load_dataset(junk)
+    no_labels = tmp_path / "no_labels.bin"
+    graph = dgl.graph(([0], [1]), num_nodes=2)
+    graph.ndata["feat"] = torch.ones(2, 1)
+    dgl.save_graphs(str(no_labels), [graph], {"y": torch.tensor([0])})
+    with pytest.raises(ValueError, match="no 'label' tensor .*found: y"):
+        load_dataset(no_labels)
+    partial = tmp_path / "partial.bin"
+    _save_tiny_file(partial, train_idx=torch.arange(18))
+    with pytest.raises(ValueError, match="without valid_idx, test_idx"):
+        load_dataset(partial)
