@@ -471,3 +471,52 @@ def test_shortfalls_lists_cells_below_the_paper_and_what_reached_it(
         folders["main"], folders["whole"], tried
     )
     assert table_row(table, "MUTAG", 1)[8] == "none"
+
+
+@pytest.mark.slow
+def test_plain_dgl_trains_its_own_model_on_a_condensed_file(
+    tmp_path, cache_dir
+):
+    out = tmp_path / "minigc.bin"
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "dgl_doscond",
+            "-q",
+            "condense",
+            "--dataset",
+            "minigc",
+            "--gpc",
+            "1",
+            "--epochs",
+            "20",
+            "--out",
+            str(out),
+        ],  # fmt: skip
+        check=True,
+        env=dict(os.environ, OUTDATED_IGNORE="1", OMP_NUM_THREADS="1"),
+        timeout=300,
+        cwd=tmp_path,
+    )
+    args = (out, "--epochs", "30", "--cache-dir", cache_dir)
+    stdout, _ = run_script("plain_dgl.py", *args)
+    match = re.search(
+        r"8 condensed graphs of minigc, 30 epochs: test accuracy "
+        r"(\d+\.\d\d) % on (\d+) real test graphs",
+        stdout,
+    )
+    assert match and 0 <= float(match[1]) <= 100 and int(match[2]) > 0
+
+    # A manifest whose split is not the dataset's is refused.
+    meta = out.with_suffix(".json")
+    manifest = json.loads(meta.read_text())
+    meta.write_text(json.dumps(manifest | {"split_hash": "0" * 16}))
+    proc = subprocess.run(
+        [sys.executable, str(EXAMPLES / "plain_dgl.py"), *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, OUTDATED_IGNORE="1"),
+        timeout=120,
+    )
+    assert proc.returncode != 0 and "is not the set's" in proc.stderr
