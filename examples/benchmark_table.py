@@ -208,15 +208,15 @@ def run_cell(dataset, method, gpc, seed, args, stop=None):
         + (f"__{args.config.stem}" if getattr(args, "config", None) else "")
         + ".bin"
     )
+    checkpoint = Path(str(out) + ".ckpt")
+    resumed = method in MATCHING and checkpoint.exists() and not args.force
     resumable = {}
     if method in MATCHING:
-        checkpoint = Path(str(out) + ".ckpt")
         resumable = {
             "checkpoint_path": str(checkpoint),
             "resume": not args.force,
             "stop": stop,
         }
-        resumed = checkpoint.exists() and not args.force
     manifest, evaluation = dgl_doscond.condense_to_file(
         dataset,
         config,
