@@ -104,6 +104,15 @@ def parse_args(argv=None):
         "checkpoint; the next run resumes it).",
     )
     parser.add_argument(
+        "--checkpoint-dir",
+        type=Path,
+        default=None,
+        help="Folder of the matching cells' checkpoints (default: the "
+        "scratch folder in --cache-dir). A cell condensed in chunks "
+        "across machines resumes from here, so put it where it is kept "
+        "(examples/results/checkpoints/ is committed).",
+    )
+    parser.add_argument(
         "--threads",
         type=int,
         help="torch CPU threads (default: torch's choice); 1 avoids "
@@ -193,7 +202,8 @@ def run_cell(dataset, method, gpc, seed, args, stop=None):
     """Condense and evaluate one cell; return its record.
 
     A matching method checkpoints to ``OUT.ckpt`` in the scratch folder
-    and resumes from it unless ``--force`` is given; ``stop`` (a
+    (or in ``--checkpoint-dir``) and resumes from it unless ``--force`` is
+    given; ``stop`` (a
     :class:`dgl_doscond.StopRequest`) stops its loop after a checkpoint,
     raising :class:`dgl_doscond.CondensationInterrupted`.
     """
@@ -208,7 +218,7 @@ def run_cell(dataset, method, gpc, seed, args, stop=None):
         + (f"__{args.config.stem}" if getattr(args, "config", None) else "")
         + ".bin"
     )
-    checkpoint = Path(str(out) + ".ckpt")
+    checkpoint = checkpoint_path(out, args)
     resumed = method in MATCHING and checkpoint.exists() and not args.force
     resumable = {}
     if method in MATCHING:
@@ -256,7 +266,18 @@ def run_cell(dataset, method, gpc, seed, args, stop=None):
         # A resumed cell's wall_seconds covers its last run only; its
         # condensation_seconds (from the checkpoint) the whole loop.
         record["resumed"] = resumed
+        record["checkpoint"] = str(checkpoint)
     return record
+
+
+def checkpoint_path(out, args):
+    """Where the cell condensed to ``out`` keeps its checkpoint."""
+    folder = getattr(args, "checkpoint_dir", None)
+    if folder is None:
+        return Path(str(out) + ".ckpt")
+    folder = Path(folder).expanduser()
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / (out.name + ".ckpt")
 
 
 def _stop_at(deadline):
@@ -351,9 +372,11 @@ def run_grid(args):
                 if timer is not None:
                     timer.cancel()
             record["wall_seconds"] = time.perf_counter() - tic
+            checkpoint = record.pop("checkpoint", None)
             sh.write_json(path, record)
             # Its checkpoint is done with once the result is kept.
-            Path(record["condensed_set"] + ".ckpt").unlink(missing_ok=True)
+            if checkpoint is not None:
+                Path(checkpoint).unlink(missing_ok=True)
             counts["done"] += 1
             print(
                 f"{path.stem}: {sh.summary(record['evaluation'])}, "

@@ -380,8 +380,9 @@ def test_list_options_take_several_values_and_repeat(examples_module):
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("own_folder", [False, True])
 def test_time_limit_stops_a_cell_and_the_next_run_resumes_it(
-    tmp_path, data_root, cache_dir, examples_module
+    tmp_path, data_root, cache_dir, examples_module, own_folder
 ):
     bt = examples_module
     config = tmp_path / "resume_every_10.yaml"
@@ -394,11 +395,13 @@ def test_time_limit_stops_a_cell_and_the_next_run_resumes_it(
         "--readme", tmp_path / "README.md",
         "--data-root", data_root, "--cache-dir", scratch,
     ]  # fmt: skip
-    out = (
-        scratch / "benchmark_scratch" / "MUTAG__doscond__gpc1__seed0"
-        "__resume_every_10.bin"
-    )
+    name = "MUTAG__doscond__gpc1__seed0__resume_every_10.bin"
+    out = scratch / "benchmark_scratch" / name
     result = tmp_path / "results" / "MUTAG__doscond__gpc1__seed0.json"
+    checkpoint = Path(str(out) + ".ckpt")
+    if own_folder:  # --checkpoint-dir: kept apart from the scratch folder
+        base += ["--checkpoint-dir", tmp_path / "kept"]
+        checkpoint = tmp_path / "kept" / (name + ".ckpt")
 
     # The limit passes long before 100 iterations: the cell stops with a
     # checkpoint and no result.
@@ -406,14 +409,14 @@ def test_time_limit_stops_a_cell_and_the_next_run_resumes_it(
         bt.parse_args([*map(str, base), "--limit-seconds", "0.3"])
     )
     assert counts == {"done": 0, "skipped": 0, "failed": 0, "left": 1}
-    checkpoint = Path(str(out) + ".ckpt")
     assert checkpoint.exists() and not result.exists()
+    assert not list(scratch.rglob("*.ckpt")) or not own_folder
 
     # The next run finishes it from the checkpoint ...
     counts = bt.run_grid(bt.parse_args(list(map(str, base))))
     assert counts["done"] == 1 and not checkpoint.exists()
     record = json.loads(result.read_text())
-    assert record["resumed"] is True
+    assert record["resumed"] is True and "checkpoint" not in record
     resumed = json.loads(out.with_suffix(".json").read_text())
     assert [h["iteration"] for h in resumed["history"]][-1] == 99
 
