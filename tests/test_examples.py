@@ -410,7 +410,8 @@ def test_time_limit_stops_a_cell_and_the_next_run_resumes_it(
     )
     assert counts == {"done": 0, "skipped": 0, "failed": 0, "left": 1}
     assert checkpoint.exists() and not result.exists()
-    assert not list(scratch.rglob("*.ckpt")) or not own_folder
+    if own_folder:  # and none in the scratch folder
+        assert not list(scratch.rglob("*.ckpt"))
 
     # The next run finishes it from the checkpoint ...
     counts = bt.run_grid(bt.parse_args(list(map(str, base))))
