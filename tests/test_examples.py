@@ -5,7 +5,6 @@ import os
 import re
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -15,7 +14,6 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 def run_script(name, *args, timeout=120):
     env = dict(os.environ, OUTDATED_IGNORE="1", OMP_NUM_THREADS="1")
-    tic = time.perf_counter()
     proc = subprocess.run(
         [sys.executable, str(EXAMPLES / name), *map(str, args)],
         capture_output=True,
@@ -25,7 +23,7 @@ def run_script(name, *args, timeout=120):
         cwd=EXAMPLES.parent,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    return proc.stdout, time.perf_counter() - tic
+    return proc.stdout
 
 
 def table_row(table, dataset, gpc=None):
@@ -61,7 +59,7 @@ def tables(examples_module):
 @pytest.mark.slow
 def test_python_api(tmp_path):
     out = tmp_path / "syn.bin"
-    stdout, _ = run_script("python_api.py", out)
+    stdout = run_script("python_api.py", out)
     assert re.search(r"synthetic set: test accuracy: \d+\.\d+ ± ", stdout)
     assert out.exists() and out.with_suffix(".json").exists()
 
@@ -94,11 +92,10 @@ def test_benchmark_table_runs_then_skips(tmp_path, data_root, cache_dir):
     assert table_row(readme, "NCI1", 50)[7] == "–"
 
     before = path.stat().st_mtime_ns
-    stdout, seconds = run_script("benchmark_table.py", *args)
+    stdout = run_script("benchmark_table.py", *args)
     assert stdout.count("skipped (exists)") == 2
     assert "0 cells run, 2 skipped" in stdout
     assert path.stat().st_mtime_ns == before
-    assert seconds < 10
 
 
 @pytest.mark.slow
@@ -120,8 +117,10 @@ def test_whole_dataset_runs_then_skips(tmp_path, data_root, cache_dir):
     assert row[3] == "88.63"
     assert table_row(readme, "PROTEINS")[3] == "–"
 
-    stdout, seconds = run_script("whole_dataset.py", *args)
-    assert "MUTAG: skipped" in stdout and seconds < 10
+    before = (results / "MUTAG.json").stat().st_mtime_ns
+    stdout = run_script("whole_dataset.py", *args)
+    assert "MUTAG: skipped" in stdout
+    assert (results / "MUTAG.json").stat().st_mtime_ns == before
 
 
 def _cell(dataset, method, gpc, seed, scores):
@@ -291,7 +290,7 @@ def test_cross_architecture_rows(tmp_path, data_root, cache_dir):
         "--results", results, "--readme", readme,
         "--data-root", data_root, "--cache-dir", cache_dir,
     ]  # fmt: skip
-    stdout, _ = run_script("cross_architecture.py", *args)
+    stdout = run_script("cross_architecture.py", *args)
     assert stdout.count("MUTAG__") == 2
     record = json.loads(
         (results / "MUTAG__doscond__gpc2__seed0.json").read_text()
@@ -302,7 +301,7 @@ def test_cross_architecture_rows(tmp_path, data_root, cache_dir):
     row = table_row(readme, "doscond", 2)
     assert re.match(r"\d+\.\d\d ± \d+\.\d\d \(1\)", row[3])
 
-    stdout, _ = run_script("cross_architecture.py", *args)
+    stdout = run_script("cross_architecture.py", *args)
     assert "MUTAG__" not in stdout  # rows with a JSON are skipped
 
     # A set whose manifest predates a config key (keep) is still reused.
@@ -504,7 +503,7 @@ def test_plain_dgl_trains_its_own_model_on_a_condensed_file(
         cwd=tmp_path,
     )
     args = (out, "--epochs", "30", "--cache-dir", cache_dir)
-    stdout, _ = run_script("plain_dgl.py", *args)
+    stdout = run_script("plain_dgl.py", *args)
     match = re.search(
         r"8 condensed graphs of minigc, 30 epochs: test accuracy "
         r"(\d+\.\d\d) % on (\d+) real test graphs",
