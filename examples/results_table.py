@@ -222,6 +222,15 @@ def _notes(cells):
     ]
 
 
+def _threads(records):
+    """The torch thread counts ``records`` ran with (those recorded)."""
+    return {
+        r["machine"]["torch_threads"]
+        for r in records
+        if r.get("machine", {}).get("torch_threads")
+    }
+
+
 def build_costs(results_dir, datasets=None):
     """The Markdown table of DC-Graph's condensation time next to DosCond's.
 
@@ -244,6 +253,7 @@ def build_costs(results_dir, datasets=None):
         "DC-Graph / DosCond, same seed",
     ]
     lines = sh.md_head(header)
+    marked = False  # some DC-Graph cell ran with other threads than DosCond
     for name, gpc in row_keys(cells, datasets):
         by_method = cells.get((name, gpc), {})
         doscond = {
@@ -262,6 +272,10 @@ def build_costs(results_dir, datasets=None):
         measured = sh.DASH
         if dcgraph:
             measured = f"{statistics.fmean(dcgraph.values()):.0f}"
+            threads = _threads(by_method.get("dcgraph", []))
+            if threads - _threads(by_method.get("doscond", [])):
+                measured += f" ({', '.join(map(str, sorted(threads)))} thr.)"
+                marked = True
         elif mean is not None:
             measured = "not run"
         ratios = [dcgraph[s] / doscond[s] for s in dcgraph if s in doscond]
@@ -291,7 +305,14 @@ def build_costs(results_dir, datasets=None):
         "those of a busy machine, and how busy varied: at 1 gpc the two "
         "methods run the same computation (DC-Graph's (1, 1) is DosCond), "
         "so the spread of that row's ratio around 1× is the load's doing. "
-        "Machine: "
-        f"{sh.machines_label(records)}.",
+        + (
+            "(N thr.): the DC-Graph cell's last run used N torch threads, "
+            "unlike the row's DosCond cells, so its ratio is not like for "
+            "like; a cell resumed from a checkpoint sums the time of all "
+            "its runs, and only the last run's threads are recorded. "
+            if marked
+            else ""
+        )
+        + f"Machine: {sh.machines_label(records)}.",
     ]
     return "\n".join(lines)

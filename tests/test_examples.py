@@ -229,6 +229,24 @@ def test_dcgraph_cost_table(tmp_path, tables):
     assert table_row(table, "NCI1", 1)[3:] == ["–", "–", "–", "–"]
     assert "| MUTAG |" not in table
 
+    # A DC-Graph cell run with other thread counts than DosCond's says so.
+    for record in cells:
+        record["machine"]["torch_threads"] = 1
+    cells[2]["machine"]["torch_threads"] = 2
+    for record in cells:
+        name = "{dataset}__{method}__gpc{gpc}__seed{seed}.json".format(**record)
+        (tmp_path / name).write_text(json.dumps(record))
+    table = tables.build_costs(tmp_path, datasets=["NCI1"])
+    assert table_row(table, "NCI1", 10)[5] == "300 (2 thr.)"
+    assert "only the last run's threads are recorded" in table
+    cells[2]["machine"]["torch_threads"] = 1
+    (tmp_path / "NCI1__dcgraph__gpc10__seed1.json").write_text(
+        json.dumps(cells[2])
+    )
+    table = tables.build_costs(tmp_path, datasets=["NCI1"])
+    assert table_row(table, "NCI1", 10)[5] == "300"
+    assert "thr." not in table
+
 
 def test_benchmark_config_file_applies_over_the_shipped_one(
     tmp_path, examples_module
