@@ -223,17 +223,20 @@ def replace_block(readme, name, content):
     text outside the markers is kept as it is.
     """
     readme = Path(readme)
-    begin, end = f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
     text = readme.read_text(encoding="utf-8") if readme.exists() else ""
+    write_text(readme, with_block(text, name, content))
+
+
+def with_block(text, name, content):
+    """``text`` with ``content`` between the markers of block ``name``
+    (appended with its markers when they are missing)."""
+    begin, end = f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
     block = f"{begin}\n{content.rstrip()}\n{end}"
     if begin in text and end in text.split(begin, 1)[1]:
         head, rest = text.split(begin, 1)
         tail = rest.split(end, 1)[1]
-        text = head + block + tail
-    else:
-        text = (text.rstrip() + "\n\n" if text.strip() else "") + block + "\n"
-
-    write_text(readme, text)
+        return head + block + tail
+    return (text.rstrip() + "\n\n" if text.strip() else "") + block + "\n"
 
 
 def set_threads(threads):

@@ -541,3 +541,42 @@ def test_plain_dgl_trains_its_own_model_on_a_condensed_file(
         timeout=120,
     )
     assert proc.returncode != 0 and "is not the set's" in proc.stderr
+
+
+def test_committed_tables_are_current():
+    """Every generated README table equals what the committed JSONs give:
+    a result committed without its tables rebuilt fails here."""
+    out = run_script("rebuild_tables.py", "--check")
+    assert "out of date" not in out
+    assert out.count("up to date") == 6, out
+
+
+def test_rebuild_tables_finds_and_fixes_a_stale_table(tmp_path):
+    root = tmp_path / "examples"
+    for readme in EXAMPLES.rglob("README.md"):
+        if "results" not in readme.relative_to(EXAMPLES).parts:
+            dest = root / readme.relative_to(EXAMPLES)
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            dest.write_text(readme.read_text(encoding="utf-8"))
+    for path in (EXAMPLES / "results").rglob("*.json"):
+        dest = root / path.relative_to(EXAMPLES)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        dest.write_bytes(path.read_bytes())
+    cell = "ogbg-molhiv__dcgraph__gpc10__seed0.json"
+    assert table_row(root / "ogb" / "README.md", "ogbg-molhiv", 10)[6] != "–"
+    (root / "results" / "table" / cell).unlink()
+
+    check = [sys.executable, str(EXAMPLES / "rebuild_tables.py"), "--check"]
+    env = dict(os.environ, OUTDATED_IGNORE="1")
+    proc = subprocess.run(
+        [*check, "--root", root], capture_output=True, text=True, env=env
+    )
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "examples/ogb/README.md: out of date" in proc.stdout
+    assert "examples/README.md: out of date" in proc.stdout
+    assert "examples/tu/README.md: up to date" in proc.stdout
+    assert table_row(root / "ogb" / "README.md", "ogbg-molhiv", 10)[6] != "–"
+
+    run_script("rebuild_tables.py", "--root", root)
+    assert table_row(root / "ogb" / "README.md", "ogbg-molhiv", 10)[6] == "–"
+    run_script("rebuild_tables.py", "--check", "--root", root)
