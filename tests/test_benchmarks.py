@@ -62,3 +62,32 @@ def test_bench_allocator_writes_json_and_table(tmp_path, data_root, cache_dir):
         assert record[side]["peak_rss_mb"] > 0
     text = readme.read_text()
     assert "old" not in text and "| MUTAG | 16 |" in text
+
+
+def test_committed_benchmark_tables_are_current(monkeypatch):
+    """Each table of benchmarks/README.md is its script's rendering of the
+    committed JSON: a figure changed in one and not the other fails."""
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    import bench_allocator
+    import bench_condense
+    import bench_distributed
+    import bench_propagation
+
+    readme = (BENCHMARKS / "README.md").read_text(encoding="utf-8")
+
+    def block(name):
+        rest = readme.split(f"<!-- {name}:begin -->\n", 1)[1]
+        return rest.split(f"\n<!-- {name}:end -->", 1)[0]
+
+    def records(name):
+        path = BENCHMARKS / "results" / name
+        return json.loads(path.read_text(encoding="utf-8"))
+
+    assert block("bench") == bench_condense.markdown(records("condense.json"))
+    assert block("alloc") == bench_allocator.markdown(records("allocator.json"))
+    assert block("prop") == bench_propagation.markdown(
+        records("propagation.json")
+    )
+    dist = records("distributed.json")
+    procs = dist[0]["runs"][-1]["processes"]
+    assert block("dist") == bench_distributed.markdown(dist, procs)
