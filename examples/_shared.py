@@ -89,23 +89,44 @@ def _cpu_model():
     return platform.processor() or platform.machine()
 
 
-def machine_label(info):
-    """A short one-line form of :func:`machine_info` for tables."""
-    if not info:
-        return DASH
+def _machine_and_threads(info):
+    """(the machine's label without its threads, torch threads)."""
     label = (
         f"{info.get('cpu_model') or info.get('processor') or '?'}, "
-        f"{info.get('cpu_count')} CPUs, {info.get('torch_threads')} threads"
+        f"{info.get('cpu_count')} CPUs"
     )
     if info.get("gpu"):
         label += f", {info['gpu']}"
-    return label
+    return label, info.get("torch_threads")
+
+
+def _threads_label(threads):
+    """``[1]`` → "1 thread"; ``[1, 2, 4]`` → "1, 2 or 4 threads"."""
+    counts = [str(t) for t in threads]
+    listed = ", ".join(counts[:-1]) + " or " if len(counts) > 1 else ""
+    return f"{listed}{counts[-1]} thread{'s' if threads != [1] else ''}"
+
+
+def machine_label(info):
+    """A short one-line form of :func:`machine_info` for tables."""
+    return machines_label([{"machine": info}])
 
 
 def machines_label(records):
-    """The distinct :func:`machine_label` of ``records``, comma-joined."""
-    labels = sorted({machine_label(r.get("machine")) for r in records})
-    return ", ".join(labels) or DASH
+    """The distinct machines of ``records``, each with the torch thread
+    counts its records ran with: "AMD EPYC, 2 CPUs, 1 or 2 threads"."""
+    threads = {}
+    for r in records:
+        if r.get("machine"):
+            label, count = _machine_and_threads(r["machine"])
+            threads.setdefault(label, set()).add(count)
+    labels = []
+    for label, counts in sorted(threads.items()):
+        known = sorted(c for c in counts if c is not None)
+        if None in counts:
+            known.append("?")
+        labels.append(f"{label}, {_threads_label(known)}")
+    return "; ".join(labels) or DASH
 
 
 def now_utc():

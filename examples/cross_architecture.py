@@ -224,7 +224,6 @@ def build_table(results_dir):
                 + " |"
             )
         lines.append("")
-    machines = sorted({sh.machine_label(r.get("machine")) for r in records})
     lines += [
         "Rows: the set (coresets of real graphs, or sets matched with the "
         "config's GCN); columns: the backbone trained on it (mean ± std "
@@ -232,7 +231,7 @@ def build_table(results_dir):
         "its best validation epoch, the dataset's evaluation protocol). "
         "mlp: a per-node MLP with the same pooling, no message passing.",
         "",
-        f"Machine: {'; '.join(machines)}. Dates (UTC): "
+        f"Machine: {sh.machines_label(records)}. Dates (UTC): "
         f"{sh.date_range([r.get('date') for r in records])}.",
     ]
     return "\n".join(lines)

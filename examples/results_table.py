@@ -123,7 +123,8 @@ def build_table(results_dir, whole_dir, datasets=None):
         "DosCond seeds",
     ]
     lines = sh.md_head(header)
-    for name, gpc in row_keys(cells, datasets):
+    rows = row_keys(cells, datasets)
+    for name, gpc in rows:
         by_method = cells.get((name, gpc), {})
         records = [r for rs in by_method.values() for r in rs]
         metric = records[0]["evaluation"]["metric"] if records else None
@@ -162,7 +163,7 @@ def build_table(results_dir, whole_dir, datasets=None):
         row.append(", ".join(map(str, seeds)) if seeds else sh.DASH)
         lines.append(sh.md_row(row))
 
-    lines += ["", *_notes(cells)]
+    lines += ["", *_notes({k: v for k, v in cells.items() if k in rows})]
     return "\n".join(lines)
 
 
@@ -254,7 +255,8 @@ def build_costs(results_dir, datasets=None):
     ]
     lines = sh.md_head(header)
     marked = False  # some DC-Graph cell ran with other threads than DosCond
-    for name, gpc in row_keys(cells, datasets):
+    rows = row_keys(cells, datasets)
+    for name, gpc in rows:
         by_method = cells.get((name, gpc), {})
         doscond = {
             r["seed"]: r["condensation_seconds"]
@@ -293,7 +295,7 @@ def build_costs(results_dir, datasets=None):
                 ]
             )
         )
-    records = [r for ms in cells.values() for rs in ms.values() for r in rs]
+    records = [r for k in rows for rs in cells.get(k, {}).values() for r in rs]
     lines += [
         "",
         "Condensation wall times of the table's cells (mean over seeds). "

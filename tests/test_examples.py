@@ -201,6 +201,8 @@ def test_build_table_limited_to_a_family(tmp_path, tables):
     rows = [line for line in table.splitlines() if line.startswith("| ogbg")]
     assert len(rows) == 6
     assert "| NCI1 |" not in table and "| MUTAG |" not in table
+    # The notes describe the rows shown only: no NCI1 figure in them.
+    assert "evaluation epochs: –" in table and "Machine: –." in table
 
 
 def test_dcgraph_cost_table(tmp_path, tables):
@@ -239,13 +241,22 @@ def test_dcgraph_cost_table(tmp_path, tables):
     table = tables.build_costs(tmp_path, datasets=["NCI1"])
     assert table_row(table, "NCI1", 10)[5] == "300 (2 thr.)"
     assert "only the last run's threads are recorded" in table
+    assert table.endswith(", 1 or 2 threads.")
+    # A row not shown (MUTAG) adds nothing to the notes.
+    mutag = _cell("MUTAG", "dcgraph", 10, 0, [80.0])
+    mutag["machine"]["torch_threads"] = 4
+    (tmp_path / "MUTAG__dcgraph__gpc10__seed0.json").write_text(
+        json.dumps(mutag)
+    )
+    table = tables.build_costs(tmp_path, datasets=["NCI1"])
+    assert "4 threads" not in table and "| MUTAG |" not in table
     cells[2]["machine"]["torch_threads"] = 1
     (tmp_path / "NCI1__dcgraph__gpc10__seed1.json").write_text(
         json.dumps(cells[2])
     )
     table = tables.build_costs(tmp_path, datasets=["NCI1"])
     assert table_row(table, "NCI1", 10)[5] == "300"
-    assert "thr." not in table
+    assert "thr." not in table and table.endswith(", 1 thread.")
 
 
 def test_benchmark_config_file_applies_over_the_shipped_one(
