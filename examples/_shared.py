@@ -29,6 +29,8 @@ DATASETS = (
     "ogbg-molbace",
     "ogbg-molbbbp",
 )
+TU_SETS = DATASETS[:4]  # each family has its own README under examples/
+OGB_SETS = DATASETS[4:]
 
 
 def default_data_root():

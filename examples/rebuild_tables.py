@@ -23,8 +23,7 @@ import shortfalls  # noqa: E402
 import split_difficulty  # noqa: E402
 import whole_dataset  # noqa: E402
 
-TU = ("MUTAG", "NCI1", "DD", "PROTEINS")
-OGB = ("ogbg-molhiv", "ogbg-molbace", "ogbg-molbbbp")
+TU, OGB = sh.TU_SETS, sh.OGB_SETS
 KEEP_BEST_ROWS = ("MUTAG", "NCI1", "ogbg-molbace")
 
 
@@ -97,13 +96,13 @@ def rebuilt(root=sh.EXAMPLES):
     """{README path: (its text now, its text with every block rebuilt)}."""
     texts = {}
     for readme, name, build in blocks(root):
-        old, new = texts.get(readme, (None, None))
-        if old is None:
-            old = new = readme.read_text(encoding="utf-8")
+        if readme not in texts:
+            text = readme.read_text(encoding="utf-8")
+            texts[readme] = (text, text)
         content = build()
         if content:
-            new = sh.with_block(new, name, content)
-        texts[readme] = (old, new)
+            old, new = texts[readme]
+            texts[readme] = (old, sh.with_block(new, name, content))
     return texts
 
 
@@ -122,6 +121,11 @@ def main(argv=None):
         help="The examples folder (its READMEs and results/).",
     )
     args = parser.parse_args(argv)
+    if not (args.root / "README.md").is_file():
+        parser.error(
+            f"--root {args.root} has no README.md: give the examples folder "
+            "(the one holding README.md and results/)"
+        )
     stale = []
     for readme, (old, new) in rebuilt(args.root).items():
         where = readme.relative_to(args.root.parent)

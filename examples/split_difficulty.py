@@ -22,7 +22,7 @@ from pathlib import Path
 
 import _shared as sh
 
-TU = ("MUTAG", "NCI1", "DD", "PROTEINS")
+TU = sh.TU_SETS
 RESULTS = sh.EXAMPLES / "results" / "split_difficulty.json"
 
 

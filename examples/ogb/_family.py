@@ -11,9 +11,8 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
+from _shared import OGB_SETS as FAMILY  # noqa: E402
 from _shared import run_family  # noqa: E402
-
-FAMILY = ("ogbg-molhiv", "ogbg-molbace", "ogbg-molbbbp")
 
 
 def run(dataset):
